@@ -1,0 +1,88 @@
+using System.Text.Json.Serialization;
+
+namespace MobileUNet.Model;
+
+/// <summary>How the decoder doubles resolution between stages.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Upsampling>))]
+public enum Upsampling
+{
+    /// <summary>2x2 transposed convolution, stride 2, with bias: the original MobileUNet.</summary>
+    TransposedConv,
+    /// <summary>Bilinear resize x2, then a 3x3 convolution (with bias) to the same width.</summary>
+    BilinearConv,
+    /// <summary>Nearest resize x2, then a 3x3 convolution (with bias): for devices without a fast transposed conv.</summary>
+    NearestConv,
+}
+
+/// <summary>
+/// The knobs of one MobileUNet: width multiplier <see cref="Alpha"/> for the encoder (and the decoder's
+/// upsampling widths), <see cref="AlphaUp"/> for the decoder's block widths, input size, decoder upsampling.
+/// Invalid values are refused when set, so every spec that exists describes a buildable network.
+/// </summary>
+public sealed record ModelSpec
+{
+    readonly double alpha = 1.0;
+    readonly double? alphaUp;
+    readonly int inputSize = 224;
+
+    public ModelSpec(double alpha, int inputSize, Upsampling upsampling = Upsampling.TransposedConv, double? alphaUp = null)
+    {
+        Alpha = alpha;
+        InputSize = inputSize;
+        Upsampling = upsampling;
+        if (alphaUp is { } up) AlphaUp = up;
+    }
+
+    [JsonConstructor]
+    ModelSpec() { }
+
+    /// <summary>Width multiplier in (0, 1]: every encoder width n becomes floor(n * alpha).</summary>
+    public double Alpha { get => alpha; init => alpha = CheckAlpha(value, nameof(Alpha)); }
+
+    /// <summary>Decoder width multiplier in (0, 1], applied on top of alpha; defaults to <see cref="Alpha"/>.</summary>
+    public double AlphaUp { get => alphaUp ?? alpha; init => alphaUp = CheckAlpha(value, nameof(AlphaUp)); }
+
+    /// <summary>Square input side in pixels: a multiple of 32 (five stride-2 stages), at least 32.</summary>
+    public int InputSize { get => inputSize; init => inputSize = CheckSize(value); }
+
+    public Upsampling Upsampling { get; init; } = Upsampling.TransposedConv;
+
+    /// <summary>Encoder width c(n) = floor(n * alpha), at least one channel.</summary>
+    public int C(int n) => Scale(n, Alpha);
+
+    /// <summary>Decoder width u(n) = floor(c(n) * alpha_up), at least one channel.</summary>
+    public int U(int n) => Scale(C(n), AlphaUp);
+
+    /// <summary>A short label for tables and file names, e.g. "a0.5-s128" or "a1-s224-bilinear".</summary>
+    public string Label
+    {
+        get
+        {
+            var label = FormattableString.Invariant($"a{Alpha:0.###}-s{InputSize}");
+            if (alphaUp is { } up && up != alpha) label += FormattableString.Invariant($"-up{up:0.###}");
+            return Upsampling switch
+            {
+                Upsampling.BilinearConv => label + "-bilinear",
+                Upsampling.NearestConv => label + "-nearest",
+                _ => label,
+            };
+        }
+    }
+
+    public override string ToString() =>
+        FormattableString.Invariant($"ModelSpec(alpha={Alpha}, alpha_up={AlphaUp}, size={InputSize}, upsampling={Upsampling})");
+
+    // A tiny epsilon keeps floor(n * alpha) exact when alpha is a decimal like 0.3 that binary cannot hold;
+    // the floor to at least one channel keeps very small alphas buildable (Keras would make a 0-channel layer).
+    static int Scale(int n, double multiplier) => Math.Max(1, (int)Math.Floor(n * multiplier + 1e-9));
+
+    static double CheckAlpha(double value, string name) =>
+        double.IsFinite(value) && value > 0 && value <= 1
+            ? value
+            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be in (0, 1], got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+
+    static int CheckSize(int value) =>
+        value >= 32 && value % 32 == 0
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(InputSize), value, $"Input size must be a multiple of 32 and at least 32 (the encoder halves it five times), got {value}.");
+}
