@@ -16,10 +16,17 @@ public static class CliErrors
         catch (Exception e)
         {
             var inner = e is CommandRuntimeException or CommandParseException ? e : Unwrap(e);
-            Console.Error.WriteLine($"error: {inner.Message}");
+            Console.Error.WriteLine($"error: {OneLine(inner)}");
             if (verbose) Console.Error.WriteLine(inner);
             return inner is CommandParseException or CommandRuntimeException or ArgumentException ? 2 : 1;
         }
+    }
+
+    // ArgumentException appends " (Parameter 'x')" to its message; the message already names the option.
+    static string OneLine(Exception e)
+    {
+        var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        return message.ReplaceLineEndings(" ");
     }
 
     static Exception Unwrap(Exception e) =>

@@ -59,7 +59,7 @@ public sealed record ModelSpec
         get
         {
             var label = FormattableString.Invariant($"a{Alpha:0.###}-s{InputSize}");
-            if (alphaUp is { } up && up != alpha) label += FormattableString.Invariant($"-up{up:0.###}");
+            if (AlphaUp != Alpha) label += FormattableString.Invariant($"-up{AlphaUp:0.###}");
             return Upsampling switch
             {
                 Upsampling.BilinearConv => label + "-bilinear",
@@ -68,6 +68,12 @@ public sealed record ModelSpec
             };
         }
     }
+
+    // Equality by effective values: a spec whose AlphaUp was left to default equals one that spells it out.
+    public bool Equals(ModelSpec? other) =>
+        other is not null && Alpha == other.Alpha && AlphaUp == other.AlphaUp && InputSize == other.InputSize && Upsampling == other.Upsampling;
+
+    public override int GetHashCode() => HashCode.Combine(Alpha, AlphaUp, InputSize, Upsampling);
 
     public override string ToString() =>
         FormattableString.Invariant($"ModelSpec(alpha={Alpha}, alpha_up={AlphaUp}, size={InputSize}, upsampling={Upsampling})");
@@ -79,10 +85,10 @@ public sealed record ModelSpec
     static double CheckAlpha(double value, string name) =>
         double.IsFinite(value) && value > 0 && value <= 1
             ? value
-            : throw new ArgumentOutOfRangeException(name, value, $"{name} must be in (0, 1], got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+            : throw new ArgumentOutOfRangeException(name, $"{name} must be in (0, 1], got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
 
     static int CheckSize(int value) =>
         value >= 32 && value % 32 == 0
             ? value
-            : throw new ArgumentOutOfRangeException(nameof(InputSize), value, $"Input size must be a multiple of 32 and at least 32 (the encoder halves it five times), got {value}.");
+            : throw new ArgumentOutOfRangeException(nameof(InputSize), $"Input size must be a multiple of 32 and at least 32 (the encoder halves it five times), got {value}.");
 }

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace MobileUNet.Tests;
+
+/// <summary>Runs the real `mobileunet` program (the CLI assembly beside the tests) as a child process.</summary>
+public static class Cli
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "MobileUNet.Cli.dll");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(dll);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
+
+public class CliTests
+{
+    [Fact]
+    public void Info_json_reports_totals()
+    {
+        var r = Cli.Run("info", "--alpha", "1", "--size", "224", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(6_740_321, doc.RootElement.GetProperty("parameters").GetInt64());
+        Assert.Equal(1_764_112_896, doc.RootElement.GetProperty("macs").GetInt64());
+        Assert.Equal(30, doc.RootElement.GetProperty("layers").GetArrayLength());
+    }
+
+    [Fact]
+    public void Info_table_prints_layers_and_totals()
+    {
+        var r = Cli.Run("info", "--alpha", "0.5", "--size", "128");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("b18", r.Stdout);
+        Assert.Contains("1,529,785", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("--alpha", "0")]
+    [InlineData("--size", "100")]
+    public void Info_refuses_bad_specs_with_one_line(string option, string value)
+    {
+        var r = Cli.Run("info", option, value);
+        Assert.NotEqual(0, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error:", line);
+    }
+
+    [Fact]
+    public void Info_grid_json_covers_every_config()
+    {
+        var r = Cli.Run("info", "--grid", "--alphas", "1,0.5", "--sizes", "224,128", "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(4, doc.RootElement.GetArrayLength());
+    }
+}

@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using MobileUNet.Platform;
+using TorchSharp;
+
+namespace MobileUNet.Tests;
+
+public class PlatformTests
+{
+    [Fact]
+    public void TorchSharp_tensor_op_runs()
+    {
+        Torch.EnsureReady();
+        using var a = torch.arange(6, dtype: torch.float32).reshape(2, 3);
+        using var b = torch.ones(3, 2);
+        using var product = a.matmul(b);
+        Assert.Equal(new long[] { 2, 2 }, product.shape);
+        Assert.Equal(new float[] { 3, 3, 12, 12 }, product.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Libstdcxx_check_agrees_with_the_library_on_disk()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var path = SystemLibStdCxx.ResolvedPath();
+        Assert.NotNull(path);
+
+        // Two independent readings of the same fact: the version string is present in the file's bytes,
+        // and the one symbol GCC 13 binds to that version is exported by the loaded library.
+        bool versionInBytes = Encoding.ASCII.GetString(File.ReadAllBytes(path!)).Contains("GLIBCXX_3.4.32\0", StringComparison.Ordinal);
+        Assert.True(NativeLibrary.TryLoad("libstdc++.so.6", out var handle));
+        bool exportsMarker = NativeLibrary.TryGetExport(handle, "_ZSt21ios_base_library_initv", out _);
+        Assert.Equal(versionInBytes, exportsMarker);
+
+        var defined = SystemLibStdCxx.DefinedVersions();
+        Assert.Contains("GLIBCXX_3.4", defined);
+        Assert.Equal(versionInBytes, defined.Contains("GLIBCXX_3.4.32"));
+
+        // The decision for TorchSharp's glue follows: after EnsureLoadable the app's copy is weakened exactly
+        // where the system lacks the version, and left as built where it has it.
+        Torch.EnsureReady();
+        var glue = TorchNativeLoader.FindGlueLibrary();
+        Assert.NotNull(glue);
+        var need = ElfVersionNeeds.ReadNeeds(File.ReadAllBytes(glue!)).Single(n => n.Library == "libstdc++.so.6" && n.Version == "GLIBCXX_3.4.32");
+        Assert.Equal(!versionInBytes, need.Weak);
+        Assert.False(TorchNativeLoader.Check(glue!, defined)!.NeedsFix);
+    }
+
+    [Fact]
+    public void This_machine_is_Debian_12_and_needs_the_fix()
+    {
+        // The machine kind this project targets (Debian 12, GCC 12 runtime) lacks GLIBCXX_3.4.32.
+        if (!File.Exists("/etc/debian_version") || !File.ReadAllText("/etc/debian_version").StartsWith("12", StringComparison.Ordinal)) return;
+        Assert.DoesNotContain("GLIBCXX_3.4.32", SystemLibStdCxx.DefinedVersions());
+        Assert.Contains("GLIBCXX_3.4.30", SystemLibStdCxx.DefinedVersions());
+    }
+
+    [Fact]
+    public void Marking_a_need_weak_flips_only_that_flag()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var glue = TorchNativeLoader.FindGlueLibrary()!;
+        var bytes = File.ReadAllBytes(glue);
+        var needs = ElfVersionNeeds.ReadNeeds(bytes);
+        var target = needs.First(n => n.Library == "libstdc++.so.6" && n.Version == "GLIBCXX_3.4.30");
+        var copy = (byte[])bytes.Clone();
+        ElfVersionNeeds.MarkWeak(copy, target);
+        var changed = Enumerable.Range(0, bytes.Length).Where(i => bytes[i] != copy[i]).ToList();
+        Assert.True(changed.Count <= 1);
+        var reread = ElfVersionNeeds.ReadNeeds(copy);
+        Assert.True(reread.Single(n => n.Version == "GLIBCXX_3.4.30" && n.Library == "libstdc++.so.6").Weak);
+        Assert.Equal(needs.Count, reread.Count);
+        // The only symbol bound to GLIBCXX_3.4.32 is the iostream marker, which is why weakening it is safe.
+        var v32 = needs.Single(n => n.Version == "GLIBCXX_3.4.32");
+        Assert.Equal(["_ZSt21ios_base_library_initv"], ElfVersionNeeds.SymbolsUsingVersion(bytes, v32.Index));
+    }
+
+    [Fact]
+    public void Non_elf_input_is_refused()
+    {
+        Assert.Throws<InvalidDataException>(() => ElfVersionNeeds.ReadNeeds("not an elf file at all, just text....................................."u8));
+    }
+}
