@@ -1,0 +1,42 @@
+using MobileUNet.Model;
+using static TorchSharp.torch;
+
+namespace MobileUNet.Inference;
+
+/// <summary>Runs a TorchSharp <see cref="Model.MobileUNet"/> (eager libtorch); the reference the ONNX path is checked against.</summary>
+public sealed class TorchSegmenter : ISegmenter
+{
+    readonly Model.MobileUNet model;
+    readonly bool ownsModel;
+    readonly float[] input;
+    readonly Tensor inputTensor;
+
+    public TorchSegmenter(Model.MobileUNet model, Normalization normalization, bool ownsModel = false)
+    {
+        this.model = model;
+        this.ownsModel = ownsModel;
+        Normalization = normalization;
+        model.eval();
+        int s = model.Spec.InputSize;
+        input = new float[3 * s * s];
+        // The tensor shares the managed buffer, so each Run only copies the caller's pixels in.
+        inputTensor = from_array(input).reshape(1, 3, s, s);
+    }
+
+    public ModelSpec Spec => model.Spec;
+    public Normalization Normalization { get; }
+
+    public void Run(ReadOnlySpan<float> chw, Span<float> probabilities)
+    {
+        chw[..input.Length].CopyTo(input);
+        using var scope = NewDisposeScope();
+        using var p = model.Predict(inputTensor);
+        p.data<float>().CopyTo(probabilities);
+    }
+
+    public void Dispose()
+    {
+        inputTensor.Dispose();
+        if (ownsModel) model.Dispose();
+    }
+}
