@@ -64,3 +64,17 @@ public class CliTests
         Assert.Equal(4, doc.RootElement.GetArrayLength());
     }
 }
+
+public class CliHelpTests
+{
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("info", "--help")]
+    public void Help_renders(params string[] args)
+    {
+        var r = Cli.Run(args);
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Contains("USAGE", r.Stdout);
+        Assert.Empty(r.Stderr);
+    }
+}

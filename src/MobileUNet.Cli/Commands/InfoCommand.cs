@@ -12,11 +12,11 @@ public sealed class InfoCommand : Command<InfoCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("-a|--alpha <ALPHA>")]
-        [Description("Width multiplier in (0, 1]. Default 1.")]
+        [Description("Width multiplier in (0, 1]]. Default 1.")]
         public double? Alpha { get; init; }
 
         [CommandOption("--alpha-up <ALPHA>")]
-        [Description("Decoder width multiplier in (0, 1]. Defaults to --alpha.")]
+        [Description("Decoder width multiplier in (0, 1]]. Defaults to --alpha.")]
         public double? AlphaUp { get; init; }
 
         [CommandOption("-s|--size <SIZE>")]
