@@ -39,8 +39,8 @@ public static class OnnxExporter
         options ??= new OnnxExportOptions();
         if (options.Precision == OnnxPrecision.Int8)
         {
-            var fp32 = Build(model, options with { Precision = OnnxPrecision.Fp32, Float16Io = false });
-            return Int8Quantizer.Quantize(fp32, options.Calibration ?? Int8Calibration.Synthetic(16, seed: 1), model.Spec);
+            var fp32 = Build(model, options with { Precision = OnnxPrecision.Fp32, Float16Io = false, TransposedConvForm = options.EffectiveTransposedConvForm });
+            return Int8Quantizer.Quantize(fp32, options.Calibration ?? Int8Calibration.Synthetic(model.Spec.InputSize, 16, seed: 1), model.Spec);
         }
         if (options.Float16Io && options.Precision != OnnxPrecision.Fp16)
             throw new ArgumentException("float16 inputs and outputs need --precision fp16.");
@@ -48,7 +48,7 @@ public static class OnnxExporter
         var graph = new GraphProto { Name = $"mobileunet-{model.Spec.Label}-{options.Part.ToString().ToLowerInvariant()}" };
         var compute = options.Precision == OnnxPrecision.Fp16 ? OnnxElementType.Float16 : OnnxElementType.Float;
         var io = options.Float16Io ? OnnxElementType.Float16 : OnnxElementType.Float;
-        var writer = new NetworkWriter(new OnnxGraphBuilder(graph, compute), Weights.Of(model), model.Spec, io);
+        var writer = new NetworkWriter(new OnnxGraphBuilder(graph, compute), Weights.Of(model), model.Spec, io, options.EffectiveTransposedConvForm);
         writer.Write(options.Part);
 
         var proto = new ModelProto
@@ -89,7 +89,7 @@ public static class OnnxExporter
     }
 
     /// <summary>Walks the architecture of section 2 of the design notes, block by block, in the model's own names.</summary>
-    sealed class NetworkWriter(OnnxGraphBuilder g, Weights w, ModelSpec spec, OnnxElementType io)
+    sealed class NetworkWriter(OnnxGraphBuilder g, Weights w, ModelSpec spec, OnnxElementType io, TransposedConvForm form)
     {
         string? zero, six;
 
@@ -175,9 +175,11 @@ public static class OnnxExporter
             if (spec.Upsampling == Upsampling.TransposedConv)
             {
                 var (weight, shape) = w[up + ".transposed.weight"];
-                u = g.Node("ConvTranspose", up,
-                    [input, g.Weight(up + ".weight", weight, shape), g.Weight(up + ".bias", w[up + ".transposed.bias"].Values, shape[1])],
-                    [Tensors.Ints("kernel_shape", 2, 2), Tensors.Ints("strides", 2, 2)]);
+                var bias = w[up + ".transposed.bias"].Values;
+                u = form == TransposedConvForm.ConvDepthToSpace
+                    ? ConvDepthToSpace(up, input, weight, shape, bias)
+                    : g.Node("ConvTranspose", up, [input, g.Weight(up + ".weight", weight, shape), g.Weight(up + ".bias", bias, shape[1])],
+                        [Tensors.Ints("kernel_shape", 2, 2), Tensors.Ints("strides", 2, 2)]);
             }
             else
             {
@@ -189,6 +191,24 @@ public static class OnnxExporter
             }
             var cat = g.Node("Concat", $"decoder.cat{index}", [u, skip], [Tensors.Int("axis", 1)]);
             return DepthwiseBlock("decoder." + fuse, cat, 1);
+        }
+
+        // A 2x2 stride-2 transposed conv has no overlapping taps: each input pixel writes its own 2x2 patch. So it
+        // equals a 1x1 conv to 4 x Cout channels (channel co*4 + a*2 + b holds tap (a, b)) and a DepthToSpace (CRD):
+        // ordinary convs that ONNX Runtime runs in its fast blocked layout and in int8.
+        string ConvDepthToSpace(string name, string x, float[] weight, long[] shape, float[] bias)
+        {
+            long cin = shape[0], cout = shape[1];
+            var w1 = new float[cout * 4 * cin];
+            var b1 = new float[cout * 4];
+            for (long ci = 0; ci < cin; ci++)
+                for (long co = 0; co < cout; co++)
+                    for (int tap = 0; tap < 4; tap++)
+                        w1[(co * 4 + tap) * cin + ci] = weight[(ci * cout + co) * 4 + tap];
+            for (long co = 0; co < cout; co++)
+                for (int tap = 0; tap < 4; tap++) b1[co * 4 + tap] = bias[co];
+            var taps = Conv(name, x, (w1, [cout * 4, cin, 1, 1]), b1, stride: 1, pad: 0, groups: 1);
+            return g.Node("DepthToSpace", name, [taps], [Tensors.Int("blocksize", 2), Tensors.String("mode", "CRD")]);
         }
 
         string ConvBlock(string name, string x, int stride, string? output = null) =>
