@@ -114,8 +114,11 @@ public sealed class OnnxPrecisionTests : IDisposable
         var random = new Random(seed);
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888));
         var canvas = surface.Canvas;
-        using (var sky = new SKPaint { Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(0, height),
-                   [new SKColor(90, 140, (byte)(200 + seed * 5)), new SKColor(220, 230, 240)], SKShaderTileMode.Clamp) })
+        using (var sky = new SKPaint
+        {
+            Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(0, height),
+                   [new SKColor(90, 140, (byte)(200 + seed * 5)), new SKColor(220, 230, 240)], SKShaderTileMode.Clamp)
+        })
             canvas.DrawRect(0, 0, width, height, sky);
         using (var ground = new SKPaint { Color = new SKColor(70, (byte)(110 + seed * 10), 60) })
             canvas.DrawRect(0, height * 0.65f, width, height, ground);

@@ -30,6 +30,9 @@ static class Int8Quantizer
     {
         if (calibration.Images.Count == 0)
             calibration = Int8Calibration.Synthetic(spec.InputSize, 16, seed: 1);
+        int expected = 3 * spec.InputSize * spec.InputSize;
+        if (calibration.Images.FirstOrDefault(i => i.Length != expected) is { } wrong)
+            throw new ArgumentException($"calibration images from {calibration.Source} hold {wrong.Length} values, but the model takes 3 x {spec.InputSize} x {spec.InputSize} = {expected}.");
         var ranges = Calibrate(fp32, calibration);
         var model = fp32.Clone();
         var graph = model.Graph;
