@@ -114,17 +114,28 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         using var model = LoadModel(settings, out var normalization);
         if (settings.Measure) return Measure(settings, model, normalization);
 
-        var options = new OnnxExportOptions
+        // int8 calibration runs the fp32 model over every image: seconds at alpha 1 / 224, so show that work is going on.
+        AnsiConsole.Status().Start($"exporting {model.Spec.Label} ({settings.Precision})", status =>
         {
-            Part = settings.Part,
-            Precision = settings.Precision,
-            Float16Io = settings.Float16Io,
-            Normalization = normalization,
-            Threshold = settings.Threshold,
-            TransposedConvForm = settings.TransposedConv,
-            Calibration = settings.Precision == OnnxPrecision.Int8 ? Calibration(settings, model.Spec, normalization) : null,
-        };
-        OnnxExporter.Export(model, settings.Output!, options);
+            Int8Calibration? calibration = null;
+            if (settings.Precision == OnnxPrecision.Int8)
+            {
+                status.Status("reading calibration images");
+                calibration = Calibration(settings, model.Spec, normalization);
+                status.Status($"calibrating and quantising on {calibration.Source}");
+            }
+            var options = new OnnxExportOptions
+            {
+                Part = settings.Part,
+                Precision = settings.Precision,
+                Float16Io = settings.Float16Io,
+                Normalization = normalization,
+                Threshold = settings.Threshold,
+                TransposedConvForm = settings.TransposedConv,
+                Calibration = calibration,
+            };
+            OnnxExporter.Export(model, settings.Output!, options);
+        });
         var size = new FileInfo(settings.Output!).Length;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"wrote {settings.Output} ({model.Spec.Label}, {settings.Part}, {settings.Precision}, {size / 1024.0:0.0} KiB)"));
