@@ -5,6 +5,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The ONNX export tests hand exported files to a second consumer, the ONNX project's own checker (python3-onnx).
+if ! /usr/bin/python3 -c "import onnx" 2>/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q python3-onnx >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q python3-onnx >/dev/null; } \
+    || echo "warning: could not install python3-onnx; the ONNX checker test will fail" >&2
+fi
+
 results=artifacts/test-results
 rm -rf "$results"
 mkdir -p "$results"

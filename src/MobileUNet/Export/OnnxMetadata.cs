@@ -1,0 +1,49 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+
+namespace MobileUNet.Export;
+
+/// <summary>
+/// What an exported file says about itself in its metadata properties, so a consumer needs nothing else:
+/// the model spec, the input normalisation, the mask threshold, the part and precision.
+/// </summary>
+public sealed record OnnxMetadata(ModelSpec Spec, Normalization Normalization, float Threshold, OnnxPart Part, OnnxPrecision Precision)
+{
+    public const string SpecKey = "mobileunet.spec";
+    public const string NormalizationKey = "mobileunet.normalization";
+    public const string ThresholdKey = "mobileunet.threshold";
+    public const string PartKey = "mobileunet.part";
+    public const string PrecisionKey = "mobileunet.precision";
+
+    public IEnumerable<KeyValuePair<string, string>> ToProperties() =>
+    [
+        new(SpecKey, JsonSerializer.Serialize(Spec)),
+        new(NormalizationKey, Normalization.ToJson().ToJsonString()),
+        new(ThresholdKey, Threshold.ToString("R", CultureInfo.InvariantCulture)),
+        new(PartKey, Part.ToString()),
+        new(PrecisionKey, Precision.ToString()),
+    ];
+
+    /// <summary>Reads the properties back; <paramref name="source"/> names the file in errors.</summary>
+    public static OnnxMetadata FromProperties(IReadOnlyDictionary<string, string> properties, string source)
+    {
+        string Get(string key) => properties.TryGetValue(key, out var v)
+            ? v : throw new InvalidDataException($"{source}: not a MobileUNet ONNX export (metadata property '{key}' is missing).");
+        try
+        {
+            var spec = JsonSerializer.Deserialize<ModelSpec>(Get(SpecKey)) ?? throw new InvalidDataException($"{source}: empty model spec metadata.");
+            var normalization = Normalization.FromJson(JsonNode.Parse(Get(NormalizationKey))!);
+            float threshold = float.Parse(Get(ThresholdKey), NumberStyles.Float, CultureInfo.InvariantCulture);
+            var part = properties.TryGetValue(PartKey, out var p) ? Enum.Parse<OnnxPart>(p) : OnnxPart.Full;
+            var precision = properties.TryGetValue(PrecisionKey, out var q) ? Enum.Parse<OnnxPrecision>(q) : OnnxPrecision.Fp32;
+            return new OnnxMetadata(spec, normalization, threshold, part, precision);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException or NullReferenceException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{source}: unreadable MobileUNet metadata ({e.Message}).");
+        }
+    }
+}
