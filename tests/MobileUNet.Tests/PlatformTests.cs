@@ -81,3 +81,33 @@ public class PlatformTests
         Assert.Throws<InvalidDataException>(() => ElfVersionNeeds.ReadNeeds("not an elf file at all, just text....................................."u8));
     }
 }
+
+public class TorchCpuBackendTests
+{
+    [Fact]
+    public void Float32_convolutions_agree_with_float64_after_configuration()
+    {
+        Torch.EnsureReady();
+        var status = TorchCpuBackend.Status;
+        Assert.NotNull(status);
+        // Whatever oneDNN did on this machine, the convolution path left enabled must be right.
+        Assert.True(TorchCpuBackend.ProbeConvolutionError() < 1e-3, $"probe error {TorchCpuBackend.ProbeConvolutionError()}; status {status}");
+        Assert.Equal(status!.OneDnnMaxError <= 1e-3, status.OneDnnEnabled);
+    }
+
+    [Fact]
+    public void A_b18_shaped_conv_block_matches_float64()
+    {
+        // b18 at alpha 0.75: 36 + 24 = 60 input channels, the shape that exposed the oneDNN fault.
+        Torch.EnsureReady();
+        using var _ = TorchSharp.torch.no_grad();
+        TorchSharp.torch.manual_seed(5);
+        using var block = new MobileUNet.Model.ConvBlock("b18", 60, 18);
+        block.eval();
+        using var x = TorchSharp.torch.randn(1, 60, 64, 64);
+        using var y = block.forward(x);
+        block.to(TorchSharp.torch.ScalarType.Float64);
+        using var y64 = block.forward(x.to(TorchSharp.torch.ScalarType.Float64));
+        Assert.True((y.to(TorchSharp.torch.ScalarType.Float64) - y64).abs().max().item<double>() < 1e-4);
+    }
+}

@@ -27,25 +27,6 @@ public static class TorchNativeLoader
     /// <summary>Call before the first TorchSharp call; idempotent and thread-safe.</summary>
     public static LibStdCxxCompatibility? EnsureLoadable() => Applied.Value;
 
-    /// <summary>
-    /// Turns off libtorch's NNPACK convolution path where it cannot run. On CPUs NNPACK does not support (this
-    /// Zen 4 among them) libtorch retries initialising it on every eligible convolution and logs
-    /// "Could not initialize NNPACK! Reason: Unsupported hardware." each time, flooding every command's output.
-    /// TorchSharp has no binding for torch.backends.nnpack, so this calls at::Context::setUserEnabledNNPACK
-    /// directly; it is best-effort and changes nothing where the symbols are absent.
-    /// </summary>
-    public static unsafe void DisableUnsupportedNnpack()
-    {
-        var glue = FindGlueLibrary();
-        if (glue is null) return;
-        var torchCpu = Path.Combine(Path.GetDirectoryName(glue)!, "libtorch_cpu.so");
-        if (!File.Exists(torchCpu) || !System.Runtime.InteropServices.NativeLibrary.TryLoad(torchCpu, out var handle)) return;
-        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "_ZN2at13globalContextEv", out var globalContext)) return;
-        if (!System.Runtime.InteropServices.NativeLibrary.TryGetExport(handle, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setEnabled)) return;
-        var context = ((delegate* unmanaged<IntPtr>)globalContext)();
-        ((delegate* unmanaged<IntPtr, byte, void>)setEnabled)(context, 0);
-    }
-
     /// <summary>The glue library this process will load, or null when there is none (not Linux, not found).</summary>
     public static string? FindGlueLibrary()
     {
@@ -73,7 +54,7 @@ public static class TorchNativeLoader
         if (glue is null) return null;
         var decision = Patch(glue);
         TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU);
-        DisableUnsupportedNnpack();
+        TorchCpuBackend.Configure(Path.GetDirectoryName(glue)!);
         return decision;
     }
 

@@ -1,0 +1,68 @@
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace MobileUNet.Platform;
+
+/// <summary>What <see cref="TorchCpuBackend.Configure"/> found and chose for libtorch's CPU convolutions.</summary>
+/// <param name="OneDnnMaxError">Largest |float32 - float64| of the probe convolution with oneDNN on.</param>
+/// <param name="OneDnnEnabled">Whether libtorch may use oneDNN (mkldnn) for convolutions after the check.</param>
+public sealed record TorchCpuStatus(double OneDnnMaxError, bool OneDnnEnabled);
+
+/// <summary>
+/// Settings of libtorch's CPU context that TorchSharp has no binding for, reached through its exported C++
+/// symbols (at::globalContext(), at::Context setters, c10's log level). Each is best-effort: where a symbol is
+/// missing, nothing changes.
+/// </summary>
+public static class TorchCpuBackend
+{
+    /// <summary>Null until TorchSharp's native code has been loaded and checked.</summary>
+    public static TorchCpuStatus? Status { get; private set; }
+
+    internal static unsafe void Configure(string nativeDir)
+    {
+        var torchCpu = Path.Combine(nativeDir, "libtorch_cpu.so");
+        var c10 = Path.Combine(nativeDir, "libc10.so");
+
+        // NNPACK does not support this CPU kind (Zen 4); libtorch probes it on every eligible convolution and
+        // logs "Could not initialize NNPACK! Reason: Unsupported hardware." each time. Those are LOG(WARNING)
+        // lines, so raising c10's log threshold to ERROR silences them (TORCH_WARN goes elsewhere and stays).
+        if (File.Exists(c10) && NativeLibrary.TryLoad(c10, out var c10Handle)
+            && NativeLibrary.TryGetExport(c10Handle, "FLAGS_caffe2_log_level", out var logLevel))
+            *(int*)logLevel = Math.Max(*(int*)logLevel, 2);
+
+        IntPtr context = IntPtr.Zero, setMkldnn = IntPtr.Zero;
+        if (File.Exists(torchCpu) && NativeLibrary.TryLoad(torchCpu, out var handle)
+            && NativeLibrary.TryGetExport(handle, "_ZN2at13globalContextEv", out var globalContext))
+        {
+            context = ((delegate* unmanaged<IntPtr>)globalContext)();
+            if (NativeLibrary.TryGetExport(handle, "_ZN2at7Context20setUserEnabledNNPACKEb", out var setNnpack))
+                ((delegate* unmanaged<IntPtr, byte, void>)setNnpack)(context, 0);
+            NativeLibrary.TryGetExport(handle, "_ZN2at7Context20setUserEnabledMkldnnEb", out setMkldnn);
+        }
+
+        // libtorch 2.10's oneDNN float32 3x3 convolution returns wrong values on this machine kind (AVX-512
+        // Zen 4) when the input channel count is not a multiple of 16 at 32x32 and up: 60 -> 18 channels at
+        // 64x64 was off by up to ~3 against float64 (b18 at alpha 0.75 has 60 input channels). Its own kernels
+        // are right, so probe once and fall back to them when oneDNN disagrees with a float64 reference.
+        double error = ProbeConvolutionError();
+        bool enabled = true;
+        if (error > 1e-3 && context != IntPtr.Zero && setMkldnn != IntPtr.Zero)
+        {
+            ((delegate* unmanaged<IntPtr, byte, void>)setMkldnn)(context, 0);
+            enabled = false;
+        }
+        Status = new TorchCpuStatus(error, enabled);
+    }
+
+    /// <summary>Max |float32 - float64| of a 60 -> 18 channel 3x3 convolution at 64x64 on smooth, RNG-free data.</summary>
+    public static double ProbeConvolutionError()
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = arange(60 * 64 * 64, dtype: ScalarType.Float64).mul(0.37).sin().mul(5).reshape(1, 60, 64, 64);
+        var w = arange(18 * 60 * 9, dtype: ScalarType.Float64).mul(0.11).cos().mul(0.2).reshape(18, 60, 3, 3);
+        var reference = nn.functional.conv2d(x, w, padding: [1, 1]);
+        var single = nn.functional.conv2d(x.to(ScalarType.Float32), w.to(ScalarType.Float32), padding: [1, 1]);
+        return single.to(ScalarType.Float64).sub(reference).abs().max().item<double>();
+    }
+}
