@@ -9,6 +9,14 @@ results=artifacts/test-results
 rm -rf "$results"
 mkdir -p "$results"
 
+# The video tests drive the real ffmpeg program (Debian package `ffmpeg`): install it when it is missing.
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  echo "ffmpeg not found: installing it (apt-get install -y ffmpeg)"
+  if [ "$(id -u)" -eq 0 ]; then apt_get="apt-get"; else apt_get="sudo apt-get"; fi
+  $apt_get install -y ffmpeg || { $apt_get update && $apt_get install -y ffmpeg; } \
+    || echo "warning: could not install ffmpeg; the video tests will fail (see README, Video)"
+fi
+
 dotnet test MobileUNet.sln --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
 status=$?
 
