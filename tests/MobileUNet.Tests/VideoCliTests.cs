@@ -176,6 +176,36 @@ public class VideoCliTests(SampleClipFixture sample) : IClassFixture<SampleClipF
         Assert.True(info.HasAudio);
     }
 
+    [Fact]
+    public async Task Ctrl_C_finishes_a_valid_shorter_file()
+    {
+        var clip = Path.Combine(sample.Dir, "long.mp4");
+        var made = Cli.Run("video-sample", "-o", clip, "--frames", "1500");
+        Assert.True(made.ExitCode == 0, made.Stderr);
+        var output = Path.Combine(sample.Dir, "interrupted.mp4");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "MobileUNet.Cli.dll"), "video", clip, "-o", output, "--alpha", "0.5", "--size", "128" })
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        // Wait until it is encoding (its temp file exists), then send the SIGINT a terminal's Ctrl-C sends.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Directory.GetFiles(sample.Dir, ".interrupted*.tmp*").Length == 0 && !process.HasExited && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        await Task.Delay(1500);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        Assert.True(process.WaitForExit(60_000), "the run did not end after Ctrl-C");
+
+        Assert.True(process.ExitCode == 0, await stderr);
+        using var doc = JsonDocument.Parse(await stdout);
+        long frames = doc.RootElement.GetProperty("frames").GetInt64();
+        Assert.False(doc.RootElement.GetProperty("completed").GetBoolean());
+        Assert.InRange(frames, 1, 1499);
+        Assert.Equal(frames, Ffprobe.Of(output).VideoFrames);
+        Assert.Empty(Directory.GetFiles(sample.Dir, ".interrupted*.tmp*"));
+    }
+
     static void Run(string program, params string[] args)
     {
         var info = new ProcessStartInfo(program) { RedirectStandardError = true };

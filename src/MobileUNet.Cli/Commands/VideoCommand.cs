@@ -108,7 +108,12 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 
         // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+        // A second Ctrl-C is let through: it ends the process at once (the temp file is then left, never the output).
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+        };
         Console.CancelKeyPress += onCancel;
         VideoReport report;
         try
