@@ -5,12 +5,21 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# The ONNX export tests hand exported files to a second consumer, the ONNX project's own checker (python3-onnx).
-if ! /usr/bin/python3 -c "import onnx" 2>/dev/null; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get install -y -q python3-onnx >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q python3-onnx >/dev/null; } \
-    || echo "warning: could not install python3-onnx; the ONNX checker test will fail" >&2
-fi
+# Installs a Debian package when the check for it fails (apt-get as root, sudo otherwise); tests that need
+# a real program get it here rather than skipping.
+ensure_package() {
+  local package=$1 check=$2
+  eval "$check" >/dev/null 2>&1 && return 0
+  echo "installing Debian package $package (apt-get install -y $package)"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q "$package" >/dev/null 2>&1 \
+    || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "$package" >/dev/null; } \
+    || echo "warning: could not install $package; the tests that need it will fail" >&2
+}
+# The ONNX export tests hand exported files to a second consumer, the ONNX project's own checker.
+ensure_package python3-onnx '/usr/bin/python3 -c "import onnx"'
+# The video tests drive the real ffmpeg and ffprobe programs.
+ensure_package ffmpeg 'command -v ffmpeg && command -v ffprobe'
 
 results=artifacts/test-results
 rm -rf "$results"

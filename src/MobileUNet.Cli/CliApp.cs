@@ -23,6 +23,14 @@ public static class CliApp
                 .WithExample("export", "model.munet", "-o", "model.onnx")
                 .WithExample("export", "--untrained", "--alpha", "0.5", "--size", "128", "-o", "a05-128.onnx")
                 .WithExample("export", "model.munet", "--precision", "int8", "--calibration", "images/", "-o", "model-int8.onnx");
+            config.AddCommand<VideoCommand>("video")
+                .WithDescription("Segment a video file, image sequence or camera (/dev/videoN) through ffmpeg, pipelined; writes a mask, overlay, matte or background-replaced video.")
+                .WithExample("video", "clip.mp4", "-o", "overlay.mp4")
+                .WithExample("video", "clip.mp4", "-o", "blurred.mp4", "--kind", "Background", "--background", "blur:15", "--smooth", "0.6")
+                .WithExample("video", "frames/*.png", "-o", "mask.mp4", "--kind", "Mask", "--model", "model.munet");
+            config.AddCommand<VideoSampleCommand>("video-sample")
+                .WithDescription("Write the repo's own licence-clean sample clip (moving figure over a gradient, 440 Hz tone).")
+                .WithExample("video-sample", "-o", "clip.mp4");
         });
         return app;
     }

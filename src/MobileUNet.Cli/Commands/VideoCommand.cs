@@ -1,0 +1,199 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+using MobileUNet.Platform;
+using MobileUNet.Video;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MobileUNet.Cli.Commands;
+
+/// <summary>`mobileunet video INPUT -o OUTPUT`: segment every frame of a video, image sequence or camera.</summary>
+public sealed class VideoCommand : Command<VideoCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandArgument(0, "<INPUT>")]
+        [Description("A video file, an image sequence (folder or glob such as 'frames/*.png'), or a camera (/dev/videoN).")]
+        public string Input { get; init; } = "";
+
+        [CommandOption("-o|--output <FILE>")]
+        [Description("Output video (H.264; .mp4 recommended). Written to a temp file and renamed when complete.")]
+        public string Output { get; init; } = "";
+
+        [CommandOption("-k|--kind <KIND>")]
+        [Description("Mask, Overlay, Matte or Background.")]
+        [DefaultValue(OutputKind.Overlay)]
+        public OutputKind Kind { get; init; } = OutputKind.Overlay;
+
+        [CommandOption("--background <SPEC>")]
+        [Description("For --kind Background: blur[:RADIUS], color:#RRGGBB or image:PATH. Default blur.")]
+        public string? Background { get; init; }
+
+        [CommandOption("--smooth <MOMENTUM>")]
+        [Description("Temporal smoothing: EMA momentum in [0, 1) over the probabilities (0.6 is a good start). Off by default.")]
+        public double? Smooth { get; init; }
+
+        [CommandOption("--threshold <P>")]
+        [Description("Foreground threshold for the mask and the flicker measure.")]
+        [DefaultValue(0.5f)]
+        public float Threshold { get; init; } = 0.5f;
+
+        [CommandOption("-m|--model <FILE>")]
+        [Description("A .munet weights file. Without it an untrained model of --alpha / --size is used (speed only).")]
+        public string? Model { get; init; }
+
+        [CommandOption("-a|--alpha <ALPHA>")]
+        [Description("Untrained model's width multiplier. Default 0.5.")]
+        public double? Alpha { get; init; }
+
+        [CommandOption("-s|--size <SIZE>")]
+        [Description("Untrained model's input size. Default 128.")]
+        public int? Size { get; init; }
+
+        [CommandOption("--threads <N>")]
+        [Description("Inference threads. Default 1: the other stages need the remaining cores.")]
+        [DefaultValue(1)]
+        public int Threads { get; init; } = 1;
+
+        [CommandOption("--queue <N>")]
+        [Description("Capacity of each queue between stages (frames alive at once = 5 + 4 x N).")]
+        [DefaultValue(4)]
+        public int Queue { get; init; } = 4;
+
+        [CommandOption("--fps <FPS>")]
+        [Description("Frame rate of an image-sequence input.")]
+        [DefaultValue(25.0)]
+        public double Fps { get; init; } = 25;
+
+        [CommandOption("--max-frames <N>")]
+        [Description("Stop after N frames (cameras run until Ctrl-C otherwise).")]
+        public long? MaxFrames { get; init; }
+
+        [CommandOption("--preset <PRESET>")]
+        [Description("libx264 preset.")]
+        [DefaultValue("veryfast")]
+        public string Preset { get; init; } = "veryfast";
+
+        [CommandOption("--ffmpeg <PATH>")]
+        [Description("The ffmpeg program (ffprobe is taken from beside it). Default: ffmpeg on PATH.")]
+        public string? Ffmpeg { get; init; }
+
+        [CommandOption("--summary <FILE>")]
+        [Description("Also write the JSON summary to this file.")]
+        public string? Summary { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
+            if (Smooth is < 0 or >= 1) return ValidationResult.Error("--smooth must be in [0, 1)");
+            if (Queue < 1) return ValidationResult.Error("--queue must be at least 1");
+            if (Threads < 1) return ValidationResult.Error("--threads must be at least 1");
+            if (Kind != OutputKind.Background && Background is not null) return ValidationResult.Error("--background needs --kind Background");
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var options = new VideoJobOptions(
+            settings.Input, settings.Output, settings.Kind,
+            settings.Background is null ? null : BackgroundSpec.Parse(settings.Background),
+            settings.Smooth, settings.Threshold, settings.Queue, settings.Fps, settings.MaxFrames,
+            FfmpegTools.FromFfmpegPath(settings.Ffmpeg), new EncoderOptions(Preset: settings.Preset));
+        var job = new VideoJob(options);
+        using var segmenter = VideoSegmenters.Open(settings.Model, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Threads, out var label);
+
+        // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A second Ctrl-C is let through: it ends the process at once (the temp file is then left, never the output).
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        VideoReport report;
+        try
+        {
+            report = RunWithProgress(job, segmenter, label, stop.Token);
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        var json = JsonSerializer.Serialize(report, CliJson.Options);
+        if (settings.Summary is not null) AtomicFile.WriteAllBytes(settings.Summary, System.Text.Encoding.UTF8.GetBytes(json + "\n"));
+        Console.WriteLine(json);
+        return 0;
+    }
+
+    /// <summary>The progress bar goes to stderr so stdout carries only the JSON summary.</summary>
+    static VideoReport RunWithProgress(VideoJob job, ISegmenter segmenter, string label, CancellationToken stop)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var work = Task.Run(() => job.Run(segmenter, label, stop));
+        if (!console.Profile.Capabilities.Interactive)
+            return work.GetAwaiter().GetResult();
+        console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: job.ExpectedFrames ?? 1);
+                task.IsIndeterminate = job.ExpectedFrames is null;
+                while (!work.IsCompleted)
+                {
+                    work.Wait(250);
+                    if (job.Stats is { } s)
+                    {
+                        task.Value = Math.Min(s.FramesDone, task.MaxValue);
+                        task.Description = Markup.Escape(Describe(s));
+                    }
+                }
+                task.Value = task.MaxValue;
+            });
+        return work.GetAwaiter().GetResult();
+    }
+
+    static string Describe(PipelineStats s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var stages = string.Join(" ", s.Stages.Select(st => $"{Short(st.Stage)} {st.Fps.ToString("F0", inv)}"));
+        return $"{s.FramesDone} frames  {s.EndToEndFps.ToString("F1", inv)} fps  [{stages}]  bottleneck {s.Bottleneck.Stage}";
+    }
+
+    static string Short(Stage s) => s switch
+    {
+        Stage.Decode => "dec",
+        Stage.PreProcess => "pre",
+        Stage.Infer => "inf",
+        Stage.PostProcess => "post",
+        _ => "enc",
+    };
+}
+
+/// <summary>
+/// The one place the video command picks its inference runtime. Swapping TorchSharp for ONNX Runtime is a change
+/// here only: everything downstream takes an <see cref="ISegmenter"/>.
+/// </summary>
+public static class VideoSegmenters
+{
+    public static ISegmenter Open(string? modelPath, double alpha, int size, int threads, out string label)
+    {
+        TorchNativeLoader.EnsureLoadable();
+        TorchSharp.torch.set_num_threads(threads);
+        if (modelPath is not null)
+        {
+            var (model, header) = WeightsFile.Load(modelPath);
+            var norm = header.Extra?["normalization"] is { } n ? Normalization.FromJson(n) : Normalization.ImageNet;
+            label = $"{Path.GetFileName(modelPath)} ({model.Spec}, torch)";
+            return new TorchSegmenter(model, norm, ownsModel: true);
+        }
+        // Untrained weights from a fixed seed: enough for speed, and repeatable.
+        TorchSharp.torch.manual_seed(0);
+        var untrained = new Model.MobileUNet(new ModelSpec(alpha, size));
+        label = $"untrained ({untrained.Spec}, torch)";
+        return new TorchSegmenter(untrained, Normalization.ImageNet, ownsModel: true);
+    }
+}

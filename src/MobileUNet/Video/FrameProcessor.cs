@@ -1,0 +1,60 @@
+using MobileUNet.Inference;
+
+namespace MobileUNet.Video;
+
+/// <summary>
+/// The per-frame work between decode and encode, one method per pipeline stage: where a video frame becomes the
+/// model's input, and where the model's output becomes the output frame. Post-processing carries state across
+/// frames (smoothing, flicker), so each method must see frames in order; the pipeline guarantees it.
+/// </summary>
+public sealed class FrameProcessor
+{
+    readonly ISegmenter segmenter;
+    readonly FrameComposer composer;
+    readonly TemporalSmoother? smoother;
+    readonly int width, height, size;
+
+    public FrameProcessor(ISegmenter segmenter, FrameComposer composer, int width, int height, double? smoothing, float threshold = 0.5f)
+    {
+        this.segmenter = segmenter;
+        this.composer = composer;
+        this.width = width;
+        this.height = height;
+        size = segmenter.Spec.InputSize;
+        smoother = smoothing is > 0 ? new TemporalSmoother(size * size, smoothing.Value) : null;
+        RawFlicker = new FlickerMeter(size * size, threshold);
+        SmoothedFlicker = smoother is null ? null : new FlickerMeter(size * size, threshold);
+    }
+
+    public int InputSize => size;
+
+    /// <summary>Flicker of the model's own masks (measured at the model's S x S).</summary>
+    public FlickerMeter RawFlicker { get; }
+
+    /// <summary>Flicker of the smoothed masks, when smoothing is on.</summary>
+    public FlickerMeter? SmoothedFlicker { get; }
+
+    public VideoFrame CreateFrame() => new(width, height, size);
+
+    public void PreProcess(VideoFrame f)
+    {
+        FrameOps.ResizeBilinear(f.Rgb, width, height, 3, f.Small, size, size);
+        segmenter.Normalization.ToChw(f.Small, 3, f.Chw);
+    }
+
+    public void Infer(VideoFrame f) => segmenter.Run(f.Chw, f.Probabilities);
+
+    public void PostProcess(VideoFrame f)
+    {
+        RawFlicker.Add(f.Probabilities);
+        var mask = f.Probabilities;
+        if (smoother is not null)
+        {
+            smoother.Apply(f.Probabilities, f.Smoothed);
+            SmoothedFlicker!.Add(f.Smoothed);
+            mask = f.Smoothed;
+        }
+        FrameOps.ResizeBilinear(mask, size, size, f.FullProbabilities, width, height);
+        composer.Compose(f.Rgb, f.FullProbabilities);
+    }
+}
