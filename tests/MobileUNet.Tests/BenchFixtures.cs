@@ -18,7 +18,7 @@ public static class BenchFixtures
     public static BenchResult Result(double alpha, int size, double medianMs, BenchPart part = BenchPart.Model, Upsampling up = Upsampling.TransposedConv,
         int threads = 2, double spread = 0.1, string backend = "torch") =>
         new(backend, "cpu", threads, 1, new ModelSpec(alpha, size, up), part, 1_000_000, 200_000_000, Stats(medianMs, spread), true,
-            new MemoryUse(300L << 20, 200L << 20, 10L << 20, "config"));
+            new MemoryUse(300L << 20, 200L << 20, 10L << 20, "config"), TimedSeconds: medianMs * 100 / 1000);
 
     public static BenchDocument Document(string label, params BenchResult[] results) =>
         new(BenchDocument.CurrentSchema, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), Machine(label),

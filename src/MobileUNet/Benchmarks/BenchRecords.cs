@@ -31,8 +31,14 @@ public sealed record MemoryUse(long PeakResidentBytes, long ResidentBeforeBytes,
 
 /// <summary>One timed part of one model on one backend, thread count and batch.</summary>
 public sealed record BenchResult(string Backend, string ExecutionProvider, int Threads, int Batch, ModelSpec Spec, BenchPart Part,
-    long Parameters, long Macs, LatencyStats Latency, bool Stable, MemoryUse Memory)
+    long Parameters, long Macs, LatencyStats Latency, bool Stable, MemoryUse Memory, double TimedSeconds)
 {
+    /// <summary>
+    /// Share of the timed phase's wall clock spent outside the timed calls (the loop, the stability checks):
+    /// near 0 means the samples account for the whole loop, as an outside timing of it would see.
+    /// </summary>
+    public double LoopOverhead => TimedSeconds > 0 ? Math.Max(0, 1 - Latency.MeanMs * Latency.Runs / (TimedSeconds * 1000)) : 0;
+
     /// <summary>Frames per second at the median (batch images per call).</summary>
     public double Fps => Latency.Fps(Batch);
 

@@ -88,7 +88,7 @@ public static class BenchStudy
                             samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
                         var memory = MachineProbe.EndMemoryWindow(before, perWindow);
                         results.Add(new BenchResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, jobSpec, part,
-                            parameters, macs, samples.Stats(), samples.Stable, memory));
+                            parameters, macs, samples.Stats(), samples.Stable, memory, samples.TimedSeconds));
                         done++;
                     }
                     if (plan.Parts && backend is IOperatorProfiler profiler)

@@ -19,7 +19,7 @@ public static class BenchTables
 
     public const string CsvHeader =
         "machine,cpu,cores,backend,execution_provider,threads,batch,alpha,alpha_up,size,upsampling,part,parameters,macs,runs,stable," +
-        "median_ms,p10_ms,p90_ms,mean_ms,stdev_ms,min_ms,max_ms,fps,meets_30fps,gflop_per_s,spread,noisy,peak_resident_bytes,resident_before_bytes,memory_scope";
+        "median_ms,p10_ms,p90_ms,mean_ms,stdev_ms,min_ms,max_ms,fps,meets_30fps,gflop_per_s,spread,noisy,peak_resident_bytes,resident_before_bytes,memory_scope,timed_seconds,loop_overhead";
 
     /// <summary>One row per result of every document (merged machines stack as rows; the machine column tells them apart).</summary>
     public static string Csv(IEnumerable<BenchDocument> docs)
@@ -34,7 +34,7 @@ public static class BenchTables
                 I(r.Threads), I(r.Batch), D(r.Spec.Alpha), D(r.Spec.AlphaUp), I(r.Spec.InputSize), r.Spec.Upsampling.ToString(),
                 r.Part.ToString().ToLowerInvariant(), I(r.Parameters), I(r.Macs), I(l.Runs), B(r.Stable),
                 D(l.MedianMs), D(l.P10Ms), D(l.P90Ms), D(l.MeanMs), D(l.StdevMs), D(l.MinMs), D(l.MaxMs), D(r.Fps), B(r.MeetsRealtime),
-                D(r.GflopPerSecond), D(l.Spread), B(r.Noisy), I(r.Memory.PeakResidentBytes), I(r.Memory.ResidentBeforeBytes), r.Memory.Scope]);
+                D(r.GflopPerSecond), D(l.Spread), B(r.Noisy), I(r.Memory.PeakResidentBytes), I(r.Memory.ResidentBeforeBytes), r.Memory.Scope, D(r.TimedSeconds), D(r.LoopOverhead)]);
             sb.Append('\n');
         }
         return sb.ToString();
@@ -69,6 +69,8 @@ public static class BenchTables
         sb.Append(string.Create(Inv, $"- {doc.CreatedUtc:yyyy-MM-dd HH:mm} UTC; budget {doc.Settings.BudgetSeconds:0.##} s per config; batch {doc.Settings.Batch}"));
         if (doc.Settings.ModelFile is { } file) sb.Append("; weights ").Append(file);
         sb.Append('\n');
+        if (doc.Results.Count > 0)
+            sb.Append(string.Create(Inv, $"- bench loop overhead (wall clock of the timed phase outside the timed calls): at most {100 * doc.Results.Max(r => r.LoopOverhead):0.0}%\n"));
         if (doc.Settings.CommandLine.Length > 0) sb.Append("- command: `").Append(doc.Settings.CommandLine).Append("`\n");
         sb.Append('\n');
         if (NoiseWarning(doc) is { } warning) sb.Append("> **Warning:** ").Append(warning).Append("\n\n");
