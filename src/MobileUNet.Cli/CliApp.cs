@@ -25,6 +25,9 @@ public static class CliApp
                 bench.AddCommand<BenchMergeCommand>("merge")
                     .WithDescription("Put several machines' bench.json side by side in one table and chart.")
                     .WithExample("bench", "merge", "laptop/bench.json", "phone/bench.json", "-o", "runs/bench/merged");
+                bench.AddCommand<BenchReportCommand>("report")
+                    .WithDescription("Redraw the tables and charts of a recorded bench.json (no timing).")
+                    .WithExample("bench", "report", "runs/bench/latest/bench.json");
             });
             config.AddCommand<RecommendCommand>("recommend")
                 .WithDescription("The most accurate configuration that meets a latency budget on a benched machine, with the Pareto chart.")

@@ -144,12 +144,16 @@ public static class BenchCharts
         var bars = new List<Bar>();
         var ticks = new List<(double, string)>();
         bool manySeries = doc.Blocks.Select(b => (b.Backend, b.Threads)).Distinct().Count() > 1;
+        // Conv blocks cost up to ~9x the MACs of depthwise ones and the stages span two decades of latency:
+        // a log axis keeps the small stages readable.
+        double lo = Math.Floor(Math.Log10(doc.Blocks.Min(b => b.Latency.MedianMs)));
+        double hi = Math.Ceiling(Math.Log10(doc.Blocks.Max(b => b.Latency.MedianMs)));
         for (int g = 0; g < groups.Count; g++)
         {
             foreach (var b in groups[g])
             {
                 int k = b.Block == BlockKind.Conv ? 0 : 1;
-                bars.Add(new Bar { Position = g * 3 + k, Value = b.Latency.MedianMs, FillColor = palette.GetColor(k) });
+                bars.Add(new Bar { Position = g * 3 + k, ValueBase = lo, Value = Math.Log10(b.Latency.MedianMs), FillColor = palette.GetColor(k) });
             }
             string label = groups[g].Key.Stage + (manySeries ? string.Create(Inv, $"\n{groups[g].Key.Backend} x{groups[g].Key.Threads}") : "");
             ticks.Add((g * 3 + 0.5, label));
@@ -159,8 +163,11 @@ public static class BenchCharts
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "depthwise-separable block", FillColor = palette.GetColor(1) });
         plot.Axes.Bottom.SetTicks([.. ticks.Select(t => t.Item1)], [.. ticks.Select(t => t.Item2)]);
         plot.Axes.Margins(bottom: 0);
+        var decades = Enumerable.Range((int)lo, (int)(hi - lo) + 1).Select(e => (double)e).ToArray();
+        plot.Axes.Left.SetTicks(decades, [.. decades.Select(e => Math.Pow(10, e).ToString("0.###", Inv))]);
+        plot.Axes.SetLimitsY(lo, hi);
         plot.Title("Conv block vs depthwise block at each encoder stage");
-        plot.YLabel("median latency (ms)");
+        plot.YLabel("median latency (ms, log scale)");
         plot.ShowLegend(Alignment.UpperRight);
         return Chart.Of(name, plot, Math.Max(900, 45 * groups.Count * 3), 560);
     }

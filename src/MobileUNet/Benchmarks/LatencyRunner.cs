@@ -15,7 +15,10 @@ public sealed record BenchBudget
         Seconds = seconds; MinRuns = minRuns; MaxRuns = maxRuns; WarmupSeconds = warmupSeconds; WarmupRuns = warmupRuns; StableTolerance = stableTolerance;
     }
 
-    /// <summary>Wall-clock limit of the timed phase (a slow config stops after MinRuns even past it).</summary>
+    /// <summary>
+    /// Wall-clock limit of the timed phase. A config too slow to reach <see cref="MinRuns"/> in it still gets
+    /// <see cref="LatencyRunner.RunsPastBudget"/> runs, so its percentiles mean something.
+    /// </summary>
     public double Seconds { get; }
     public int MinRuns { get; }
     public int MaxRuns { get; }
@@ -40,6 +43,9 @@ public static class LatencyRunner
     // The median is re-checked every CheckEvery runs; it must hold within tolerance for StableChecks checks in a row.
     const int CheckEvery = 10;
     const int StableChecks = 3;
+
+    /// <summary>Runs a config gets even when they take longer than the budget (a slow model on a busy machine).</summary>
+    public const int RunsPastBudget = 5;
 
     public static LatencySamples Measure(IBenchRunner runner, BenchBudget budget, CancellationToken cancellationToken = default)
     {
@@ -73,7 +79,7 @@ public static class LatencyRunner
                 lastMedian = median;
                 if (stableInARow >= StableChecks) { stable = true; break; }
             }
-            if (n >= budget.MinRuns && t1 >= deadline) break;
+            if (n >= Math.Min(budget.MinRuns, RunsPastBudget) && t1 >= deadline) break;
             cancellationToken.ThrowIfCancellationRequested();
         }
         return new LatencySamples(samples[..n], stable, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
