@@ -43,13 +43,13 @@ public static class BenchCharts
         var plot = new Plot();
         var series = BenchTables.SeriesOf(docs);
         foreach (var s in series)
-        foreach (var alphaGroup in s.Results.GroupBy(r => r.Spec.Alpha).OrderByDescending(g => g.Key))
-        {
-            var points = alphaGroup.OrderBy(r => r.Spec.InputSize).ToList();
-            var line = plot.Add.Scatter(points.Select(r => (double)r.Spec.InputSize).ToArray(), points.Select(r => r.Latency.MedianMs).ToArray());
-            line.LegendText = series.Count == 1 ? string.Create(Inv, $"alpha {alphaGroup.Key:0.###}") : string.Create(Inv, $"alpha {alphaGroup.Key:0.###}, {s.Name}");
-            line.MarkerSize = 7;
-        }
+            foreach (var alphaGroup in s.Results.GroupBy(r => r.Spec.Alpha).OrderByDescending(g => g.Key))
+            {
+                var points = alphaGroup.OrderBy(r => r.Spec.InputSize).ToList();
+                var line = plot.Add.Scatter(points.Select(r => (double)r.Spec.InputSize).ToArray(), points.Select(r => r.Latency.MedianMs).ToArray());
+                line.LegendText = series.Count == 1 ? string.Create(Inv, $"alpha {alphaGroup.Key:0.###}") : string.Create(Inv, $"alpha {alphaGroup.Key:0.###}, {s.Name}");
+                line.MarkerSize = 7;
+            }
         var realtime = plot.Add.HorizontalLine(1000.0 / BenchDocument.RealtimeFps);
         realtime.LinePattern = LinePattern.Dashed;
         realtime.LegendText = "30 FPS";
@@ -68,24 +68,24 @@ public static class BenchCharts
         var values = new double[alphas.Length, sizes.Length];
         var plot = new Plot();
         for (int i = 0; i < alphas.Length; i++)
-        for (int j = 0; j < sizes.Length; j++)
-        {
-            var r = series.Results.FirstOrDefault(r => r.Spec.Alpha == alphas[i] && r.Spec.InputSize == sizes[j]);
-            values[i, j] = r?.Fps ?? double.NaN;
-        }
+            for (int j = 0; j < sizes.Length; j++)
+            {
+                var r = series.Results.FirstOrDefault(r => r.Spec.Alpha == alphas[i] && r.Spec.InputSize == sizes[j]);
+                values[i, j] = r?.Fps ?? double.NaN;
+            }
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         plot.Add.ColorBar(heatmap).Label = "FPS";
         // Heatmap cell (row i, column j) is centred at x = j, y = rows - 1 - i.
         for (int i = 0; i < alphas.Length; i++)
-        for (int j = 0; j < sizes.Length; j++)
-        {
-            if (double.IsNaN(values[i, j])) continue;
-            var text = plot.Add.Text(string.Create(Inv, $"{values[i, j]:0.#}{(values[i, j] >= BenchDocument.RealtimeFps ? " *" : "")}"), j, alphas.Length - 1 - i);
-            text.LabelFontColor = Colors.White;
-            text.LabelBackgroundColor = Colors.Black.WithAlpha(0.4);
-            text.LabelAlignment = Alignment.MiddleCenter;
-        }
+            for (int j = 0; j < sizes.Length; j++)
+            {
+                if (double.IsNaN(values[i, j])) continue;
+                var text = plot.Add.Text(string.Create(Inv, $"{values[i, j]:0.#}{(values[i, j] >= BenchDocument.RealtimeFps ? " *" : "")}"), j, alphas.Length - 1 - i);
+                text.LabelFontColor = Colors.White;
+                text.LabelBackgroundColor = Colors.Black.WithAlpha(0.4);
+                text.LabelAlignment = Alignment.MiddleCenter;
+            }
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, sizes.Length).Select(j => (double)j)], [.. sizes.Select(s => s.ToString(Inv))]);
         plot.Axes.Left.SetTicks([.. Enumerable.Range(0, alphas.Length).Select(i => (double)(alphas.Length - 1 - i))], [.. alphas.Select(a => a.ToString("0.###", Inv))]);
         plot.Title($"FPS (* = 30 FPS or more): {series.Name}");
@@ -182,11 +182,11 @@ public static class BenchCharts
         int slot = series.Count + 1;
         var bars = new List<Bar>();
         for (int c = 0; c < configs.Count; c++)
-        for (int s = 0; s < series.Count; s++)
-        {
-            var r = series[s].Results.FirstOrDefault(r => r.Spec.Alpha == configs[c].Alpha && r.Spec.InputSize == configs[c].Size);
-            if (r is not null) bars.Add(new Bar { Position = c * slot + s, Value = r.Latency.MedianMs, FillColor = palette.GetColor(s) });
-        }
+            for (int s = 0; s < series.Count; s++)
+            {
+                var r = series[s].Results.FirstOrDefault(r => r.Spec.Alpha == configs[c].Alpha && r.Spec.InputSize == configs[c].Size);
+                if (r is not null) bars.Add(new Bar { Position = c * slot + s, Value = r.Latency.MedianMs, FillColor = palette.GetColor(s) });
+            }
         plot.Add.Bars(bars);
         for (int s = 0; s < series.Count; s++)
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = series[s].Name, FillColor = palette.GetColor(s) });

@@ -60,58 +60,58 @@ public static class BenchStudy
             void Report(string what) => progress?.Report(new BenchProgress(done, total, what));
 
             foreach (var backend in backends)
-            foreach (var threads in plan.Threads)
-            {
-                string where = FormattableString.Invariant($"{backend.Name}/{backend.ExecutionProvider} x{threads}");
-                foreach (var spec in plan.Specs)
+                foreach (var threads in plan.Threads)
                 {
-                    var jobs = new List<(ModelSpec Spec, BenchPart Part)> { (spec, BenchPart.Model) };
-                    if (plan.Parts)
+                    string where = FormattableString.Invariant($"{backend.Name}/{backend.ExecutionProvider} x{threads}");
+                    foreach (var spec in plan.Specs)
                     {
-                        jobs.Add((spec, BenchPart.Encoder));
-                        jobs.AddRange(plan.Variants.Select(v => (spec with { Upsampling = v }, BenchPart.Decoder)));
-                    }
-                    foreach (var (jobSpec, part) in jobs)
-                    {
-                        Report($"{where} {jobSpec.Label} {part.ToString().ToLowerInvariant()}");
-                        var summary = Summary(jobSpec);
-                        var (parameters, macs) = part switch
+                        var jobs = new List<(ModelSpec Spec, BenchPart Part)> { (spec, BenchPart.Model) };
+                        if (plan.Parts)
                         {
-                            BenchPart.Encoder => (summary.EncoderParameters, summary.EncoderMacs),
-                            BenchPart.Decoder => (summary.DecoderParameters, summary.DecoderMacs),
-                            _ => (summary.Parameters, summary.Macs),
-                        };
-                        var model = new BenchModel(jobSpec, plan.ModelFile);
-                        long before = MachineProbe.BeginMemoryWindow(out bool perWindow);
-                        LatencySamples samples;
-                        using (var runner = backend.Prepare(model, part, plan.Batch, threads))
-                            samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
-                        var memory = MachineProbe.EndMemoryWindow(before, perWindow);
-                        results.Add(new BenchResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, jobSpec, part,
-                            parameters, macs, samples.Stats(), samples.Stable, memory, samples.TimedSeconds));
-                        done++;
+                            jobs.Add((spec, BenchPart.Encoder));
+                            jobs.AddRange(plan.Variants.Select(v => (spec with { Upsampling = v }, BenchPart.Decoder)));
+                        }
+                        foreach (var (jobSpec, part) in jobs)
+                        {
+                            Report($"{where} {jobSpec.Label} {part.ToString().ToLowerInvariant()}");
+                            var summary = Summary(jobSpec);
+                            var (parameters, macs) = part switch
+                            {
+                                BenchPart.Encoder => (summary.EncoderParameters, summary.EncoderMacs),
+                                BenchPart.Decoder => (summary.DecoderParameters, summary.DecoderMacs),
+                                _ => (summary.Parameters, summary.Macs),
+                            };
+                            var model = new BenchModel(jobSpec, plan.ModelFile);
+                            long before = MachineProbe.BeginMemoryWindow(out bool perWindow);
+                            LatencySamples samples;
+                            using (var runner = backend.Prepare(model, part, plan.Batch, threads))
+                                samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
+                            var memory = MachineProbe.EndMemoryWindow(before, perWindow);
+                            results.Add(new BenchResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, jobSpec, part,
+                                parameters, macs, samples.Stats(), samples.Stable, memory, samples.TimedSeconds));
+                            done++;
+                        }
+                        if (plan.Parts && backend is IOperatorProfiler profiler)
+                            operators.Add(new OperatorBreakdown(backend.Name, backend.ExecutionProvider, threads, plan.Batch, spec,
+                                profiler.ProfileOperators(new BenchModel(spec, plan.ModelFile), plan.Batch, threads, runs: 20)));
                     }
-                    if (plan.Parts && backend is IOperatorProfiler profiler)
-                        operators.Add(new OperatorBreakdown(backend.Name, backend.ExecutionProvider, threads, plan.Batch, spec,
-                            profiler.ProfileOperators(new BenchModel(spec, plan.ModelFile), plan.Batch, threads, runs: 20)));
-                }
 
-                if (plan.Blocks)
-                {
-                    var blockSpec = plan.BlockSpec ?? plan.Specs[0];
-                    foreach (var shape in BlockShape.EncoderStages(blockSpec))
-                    foreach (var kind in new[] { BlockKind.Conv, BlockKind.Depthwise })
+                    if (plan.Blocks)
                     {
-                        Report($"{where} block {shape.Stage} {kind.ToString().ToLowerInvariant()}");
-                        LatencySamples samples;
-                        using (var runner = backend.PrepareBlock(shape, kind, plan.Batch, threads))
-                            samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
-                        blocks.Add(new BlockResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, blockSpec.Alpha, shape, kind,
-                            shape.Parameters(kind), shape.Macs(kind), samples.Stats(), samples.Stable));
-                        done++;
+                        var blockSpec = plan.BlockSpec ?? plan.Specs[0];
+                        foreach (var shape in BlockShape.EncoderStages(blockSpec))
+                            foreach (var kind in new[] { BlockKind.Conv, BlockKind.Depthwise })
+                            {
+                                Report($"{where} block {shape.Stage} {kind.ToString().ToLowerInvariant()}");
+                                LatencySamples samples;
+                                using (var runner = backend.PrepareBlock(shape, kind, plan.Batch, threads))
+                                    samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
+                                blocks.Add(new BlockResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, blockSpec.Alpha, shape, kind,
+                                    shape.Parameters(kind), shape.Macs(kind), samples.Stats(), samples.Stable));
+                                done++;
+                            }
                     }
                 }
-            }
             Report("done");
 
             var settings = new BenchSettings(plan.Backends, plan.ExecutionProvider, plan.Threads, plan.Batch, plan.Budget.Seconds,

@@ -26,17 +26,17 @@ public static class BenchTables
     {
         var sb = new StringBuilder().Append(CsvHeader).Append('\n');
         foreach (var doc in docs)
-        foreach (var r in doc.Results)
-        {
-            var l = r.Latency;
-            sb.AppendJoin(',', [
-                Field(doc.Machine.Label), Field(doc.Machine.CpuModel), I(doc.Machine.LogicalCores), Field(r.Backend), Field(r.ExecutionProvider),
+            foreach (var r in doc.Results)
+            {
+                var l = r.Latency;
+                sb.AppendJoin(',', [
+                    Field(doc.Machine.Label), Field(doc.Machine.CpuModel), I(doc.Machine.LogicalCores), Field(r.Backend), Field(r.ExecutionProvider),
                 I(r.Threads), I(r.Batch), D(r.Spec.Alpha), D(r.Spec.AlphaUp), I(r.Spec.InputSize), r.Spec.Upsampling.ToString(),
                 r.Part.ToString().ToLowerInvariant(), I(r.Parameters), I(r.Macs), I(l.Runs), B(r.Stable),
                 D(l.MedianMs), D(l.P10Ms), D(l.P90Ms), D(l.MeanMs), D(l.StdevMs), D(l.MinMs), D(l.MaxMs), D(r.Fps), B(r.MeetsRealtime),
                 D(r.GflopPerSecond), D(l.Spread), B(r.Noisy), I(r.Memory.PeakResidentBytes), I(r.Memory.ResidentBeforeBytes), r.Memory.Scope, D(r.TimedSeconds), D(r.LoopOverhead)]);
-            sb.Append('\n');
-        }
+                sb.Append('\n');
+            }
         return sb.ToString();
     }
 
@@ -47,14 +47,14 @@ public static class BenchTables
     {
         var sb = new StringBuilder().Append(BlocksCsvHeader).Append('\n');
         foreach (var doc in docs)
-        foreach (var b in doc.Blocks)
-        {
-            sb.AppendJoin(',', [
-                Field(doc.Machine.Label), Field(b.Backend), Field(b.ExecutionProvider), I(b.Threads), I(b.Batch), D(b.Alpha), b.Shape.Stage,
+            foreach (var b in doc.Blocks)
+            {
+                sb.AppendJoin(',', [
+                    Field(doc.Machine.Label), Field(b.Backend), Field(b.ExecutionProvider), I(b.Threads), I(b.Batch), D(b.Alpha), b.Shape.Stage,
                 I(b.Shape.InputSize), I(b.Shape.InChannels), I(b.Shape.OutChannels), I(b.Shape.Stride), b.Block.ToString().ToLowerInvariant(),
                 I(b.Parameters), I(b.Macs), I(b.Latency.Runs), D(b.Latency.MedianMs), D(b.Latency.P10Ms), D(b.Latency.P90Ms), D(b.GflopPerSecond), B(b.Noisy)]);
-            sb.Append('\n');
-        }
+                sb.Append('\n');
+            }
         return sb.ToString();
     }
 
