@@ -345,14 +345,16 @@ public class BenchCliTests
     }
 
     [Theory]
-    [InlineData("--backend", "onnx", "ONNX Runtime backend is not in this build")]
-    [InlineData("--ep", "cuda", "cpu only")]
-    [InlineData("--ep", "tpu", "unknown execution provider")]
-    [InlineData("--threads", "0", "--threads")]
-    public void Bench_refuses_what_it_cannot_run_with_one_line_and_no_output(string option, string value, string message)
+    [InlineData("--backend onnx", "ONNX Runtime backend is not in this build")]
+    [InlineData("--ep cuda", "no backend in this build runs on it")]
+    [InlineData("--backend torch --ep coreml", "the torch backend runs on cpu only")]
+    [InlineData("--ep tpu", "unknown execution provider")]
+    [InlineData("--threads 0", "--threads")]
+    [InlineData("--backend nosuch", "unknown backend")]
+    public void Bench_refuses_what_it_cannot_run_with_one_line_and_no_output(string options, string message)
     {
         var dir = Path.Combine(TempDir(), "out");
-        var r = Cli.Run("bench", "--alphas", "0.25", "--sizes", "32", "--budget-seconds", "0.05", option, value, "-o", dir);
+        var r = Cli.Run([.. "bench --alphas 0.25 --sizes 32 --budget-seconds 0.05".Split(' '), .. options.Split(' '), "-o", dir]);
         Assert.NotEqual(0, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error:", line);

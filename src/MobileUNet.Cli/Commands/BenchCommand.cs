@@ -102,7 +102,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         }
         else specs = GridOptions.Specs(settings.Alphas, settings.Sizes, settings.Upsampling);
 
-        var backends = BenchBackends.Resolve(settings.Backend);
+        var backends = BenchBackends.Resolve(settings.Backend, settings.ExecutionProvider);
         var threads = settings.Threads is { } t ? ParseThreads(t) : [Environment.ProcessorCount];
         var plan = new BenchPlan(specs, backends, settings.ExecutionProvider, threads, settings.Batch, new BenchBudget(settings.BudgetSeconds),
             settings.Model, settings.Parts, null, settings.Blocks, new ModelSpec(settings.BlockAlpha, settings.BlockSize), settings.Machine,
