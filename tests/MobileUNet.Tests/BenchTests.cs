@@ -265,6 +265,18 @@ public class BenchTableTests
     }
 
     [Fact]
+    public void Merge_keeps_two_runs_of_one_machine_apart()
+    {
+        var early = BenchFixtures.Grid("fixture-a");
+        var late = BenchFixtures.Grid("fixture-a", scale: 2) with { CreatedUtc = early.CreatedUtc.AddHours(1) };
+        var md = BenchTables.MergedMarkdown([early, late]);
+        Assert.Contains("| alpha | size | fixture-a 01-02 03:04 torch/cpu x2 | fixture-a 01-02 04:04 torch/cpu x2 |", md);
+        Assert.Contains("| 1 | 224 | 40.00 (25.0) | 80.00 (12.5) |", md);
+        var same = BenchTables.MergedMarkdown([early, early]);
+        Assert.Contains("#2 torch/cpu x2", same);
+    }
+
+    [Fact]
     public void Charts_render_png_and_svg()
     {
         var doc = BenchFixtures.Grid();

@@ -25,12 +25,14 @@ public static class BenchTables
     public static string Csv(IEnumerable<BenchDocument> docs)
     {
         var sb = new StringBuilder().Append(CsvHeader).Append('\n');
-        foreach (var doc in docs)
-            foreach (var r in doc.Results)
+        var list = docs.ToList();
+        for (int i = 0; i < list.Count; i++)
+            foreach (var r in list[i].Results)
             {
+                var doc = list[i];
                 var l = r.Latency;
                 sb.AppendJoin(',', [
-                    Field(doc.Machine.Label), Field(doc.Machine.CpuModel), I(doc.Machine.LogicalCores), Field(r.Backend), Field(r.ExecutionProvider),
+                    Field(Label(list, i)), Field(doc.Machine.CpuModel), I(doc.Machine.LogicalCores), Field(r.Backend), Field(r.ExecutionProvider),
                 I(r.Threads), I(r.Batch), D(r.Spec.Alpha), D(r.Spec.AlphaUp), I(r.Spec.InputSize), r.Spec.Upsampling.ToString(),
                 r.Part.ToString().ToLowerInvariant(), I(r.Parameters), I(r.Macs), I(l.Runs), B(r.Stable),
                 D(l.MedianMs), D(l.P10Ms), D(l.P90Ms), D(l.MeanMs), D(l.StdevMs), D(l.MinMs), D(l.MaxMs), D(r.Fps), B(r.MeetsRealtime),
@@ -182,8 +184,11 @@ public static class BenchTables
     {
         var series = SeriesOf(docs);
         var sb = new StringBuilder("# Bench: machines side by side\n\nMedian latency in ms per call (FPS in brackets), whole model.\n\n");
-        foreach (var doc in docs)
-            sb.Append(string.Create(Inv, $"- {doc.Machine.Label}: {doc.Machine.CpuModel}, {doc.Machine.LogicalCores} cores, {doc.Machine.Os}, {doc.CreatedUtc:yyyy-MM-dd}\n"));
+        for (int i = 0; i < docs.Count; i++)
+        {
+            var doc = docs[i];
+            sb.Append(string.Create(Inv, $"- {Label(docs, i)}: {doc.Machine.CpuModel}, {doc.Machine.LogicalCores} cores, {doc.Machine.Os}, {doc.CreatedUtc:yyyy-MM-dd HH:mm} UTC\n"));
+        }
         sb.Append("\n| alpha | size |");
         foreach (var s in series) sb.Append(' ').Append(s.Name).Append(" |");
         sb.Append("\n|---:|---:|");
@@ -199,17 +204,35 @@ public static class BenchTables
             }
             sb.Append('\n');
         }
-        foreach (var doc in docs)
-            if (NoiseWarning(doc) is { } w) sb.Append("\n> **Warning** (").Append(doc.Machine.Label).Append("): ").Append(w).Append('\n');
+        for (int i = 0; i < docs.Count; i++)
+            if (NoiseWarning(docs[i]) is { } w) sb.Append("\n> **Warning** (").Append(Label(docs, i)).Append("): ").Append(w).Append('\n');
         return sb.ToString();
     }
 
     /// <summary>A timing series of whole-model results (default upsampling of each spec as benched).</summary>
     public sealed record SeriesResults(string Name, IReadOnlyList<BenchResult> Results);
 
-    public static IReadOnlyList<SeriesResults> SeriesOf(IEnumerable<BenchDocument> docs) =>
-        [.. docs.SelectMany(d => d.Results.Where(r => r.Part == BenchPart.Model).Select(r => (Name: Series(d, r), r)))
+    public static IReadOnlyList<SeriesResults> SeriesOf(IEnumerable<BenchDocument> docs)
+    {
+        var list = docs.ToList();
+        var labelled = list.Select((d, i) => d with { Machine = d.Machine with { Label = Label(list, i) } });
+        return [.. labelled.SelectMany(d => d.Results.Where(r => r.Part == BenchPart.Model).Select(r => (Name: Series(d, r), r)))
             .GroupBy(x => x.Name).Select(g => new SeriesResults(g.Key, [.. g.Select(x => x.r)]))];
+    }
+
+    /// <summary>
+    /// A document's machine label, made unique among <paramref name="docs"/> (two runs on one machine are two
+    /// series): the run's UTC time is added where labels repeat, then its position where that is not enough.
+    /// </summary>
+    public static string Label(IReadOnlyList<BenchDocument> docs, int index)
+    {
+        var doc = docs[index];
+        if (docs.Count(d => d.Machine.Label == doc.Machine.Label) == 1) return doc.Machine.Label;
+        string timed = string.Create(Inv, $"{doc.Machine.Label} {doc.CreatedUtc:MM-dd HH:mm}");
+        bool unique = docs.Where((d, i) => i != index && d.Machine.Label == doc.Machine.Label)
+            .All(d => string.Create(Inv, $"{d.Machine.Label} {d.CreatedUtc:MM-dd HH:mm}") != timed);
+        return unique ? timed : string.Create(Inv, $"{timed} #{index + 1}");
+    }
 
     /// <summary>(alpha, size) pairs in the documents: alpha descending, size descending (the grid's order).</summary>
     public static IReadOnlyList<(double Alpha, int Size)> ConfigsOf(IEnumerable<BenchDocument> docs) =>
