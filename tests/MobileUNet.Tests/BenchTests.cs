@@ -356,6 +356,25 @@ public class BenchCliTests
         Assert.Contains("| torch/cpu | 1 | 0.25 | 32 |", File.ReadAllText(Path.Combine(dir, "bench.md")));
     }
 
+    [Fact]
+    public void Bench_times_a_weights_file_at_its_own_spec()
+    {
+        var dir = TempDir();
+        var file = Path.Combine(dir, "tiny.munet");
+        using (var net = new MobileUNet.Model.MobileUNet(new ModelSpec(0.25, 64, Upsampling.BilinearConv)))
+            WeightsFile.Save(net, file);
+        var r = Cli.Run("bench", "--model", file, "--threads", "1", "--budget-seconds", "0.05", "-o", Path.Combine(dir, "out"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var doc = BenchDocument.Load(Path.Combine(dir, "out", "bench.json"));
+        var result = Assert.Single(doc.Results);
+        Assert.Equal(new ModelSpec(0.25, 64, Upsampling.BilinearConv), result.Spec);
+        Assert.Equal(file, doc.Settings.ModelFile);
+
+        var missing = Cli.Run("bench", "--model", Path.Combine(dir, "nope.munet"), "-o", Path.Combine(dir, "out2"));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("nope.munet", missing.Stderr);
+    }
+
     [Theory]
     [InlineData("--backend onnx", "ONNX Runtime backend is not in this build")]
     [InlineData("--ep cuda", "no backend in this build runs on it")]
