@@ -31,6 +31,20 @@ public static class CliApp
             config.AddCommand<VideoSampleCommand>("video-sample")
                 .WithDescription("Write the repo's own licence-clean sample clip (moving figure over a gradient, 440 Hz tone).")
                 .WithExample("video-sample", "-o", "clip.mp4");
+            config.AddBranch("bench", bench =>
+            {
+                bench.SetDescription("The speed study: latency of the alpha x size grid on every backend (JSON, CSV, Markdown, charts); `bench merge` compares machines.");
+                bench.SetDefaultCommand<BenchCommand>();
+                bench.AddCommand<BenchMergeCommand>("merge")
+                    .WithDescription("Put several machines' bench.json side by side in one table and chart.")
+                    .WithExample("bench", "merge", "laptop/bench.json", "phone/bench.json", "-o", "runs/bench/merged");
+                bench.AddCommand<BenchReportCommand>("report")
+                    .WithDescription("Redraw the tables and charts of a recorded bench.json (no timing).")
+                    .WithExample("bench", "report", "runs/bench/latest/bench.json");
+            });
+            config.AddCommand<RecommendCommand>("recommend")
+                .WithDescription("The most accurate configuration that meets a latency budget on a benched machine, with the Pareto chart.")
+                .WithExample("recommend", "--bench", "bench.json", "--accuracy", "accuracy.json", "--fps", "30");
         });
         return app;
     }

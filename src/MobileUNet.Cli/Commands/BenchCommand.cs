@@ -1,0 +1,178 @@
+using System.ComponentModel;
+using System.Globalization;
+using MobileUNet.Benchmarks;
+using MobileUNet.Model;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MobileUNet.Cli.Commands;
+
+/// <summary>`mobileunet bench`: the speed study over the alpha x size grid, written as JSON, CSV, Markdown and charts.</summary>
+public sealed class BenchCommand : Command<BenchCommand.Settings>
+{
+    static readonly string[] ExecutionProviders = ["cpu", "cuda", "coreml", "nnapi", "xnnpack"];
+
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--alphas <LIST>")]
+        [Description("Grid alphas, comma separated.")]
+        [DefaultValue("1,0.75,0.5,0.25")]
+        public string Alphas { get; init; } = "1,0.75,0.5,0.25";
+
+        [CommandOption("--sizes <LIST>")]
+        [Description("Grid sizes, comma separated.")]
+        [DefaultValue("224,192,160,128")]
+        public string Sizes { get; init; } = "224,192,160,128";
+
+        [CommandOption("-u|--upsampling <KIND>")]
+        [Description("Decoder upsampling of the grid's models: TransposedConv (original), BilinearConv or NearestConv.")]
+        [DefaultValue(Upsampling.TransposedConv)]
+        public Upsampling Upsampling { get; init; }
+
+        [CommandOption("--backend <NAME>")]
+        [Description("torch, onnx, or all (every backend in this build).")]
+        [DefaultValue("all")]
+        public string Backend { get; init; } = "all";
+
+        [CommandOption("--ep <PROVIDER>")]
+        [Description("Execution provider: cpu, cuda, coreml, nnapi or xnnpack (onnx backend; torch runs on cpu).")]
+        public string? ExecutionProvider { get; init; }
+
+        [CommandOption("--threads <LIST>")]
+        [Description("Intra-op thread counts, comma separated. Default: the number of logical cores.")]
+        public string? Threads { get; init; }
+
+        [CommandOption("--batch <N>")]
+        [Description("Images per inference call.")]
+        [DefaultValue(1)]
+        public int Batch { get; init; } = 1;
+
+        [CommandOption("--model <FILE>")]
+        [Description("Time this trained .munet file instead of untrained weights of the grid.")]
+        public string? Model { get; init; }
+
+        [CommandOption("--budget-seconds <S>")]
+        [Description("Timed seconds per configuration at most (timing stops earlier once the median is stable).")]
+        [DefaultValue(2.0)]
+        public double BudgetSeconds { get; init; } = 2.0;
+
+        [CommandOption("--parts")]
+        [Description("Also time the encoder and the decoder apart, the decoder in every upsampling variant.")]
+        public bool Parts { get; init; }
+
+        [CommandOption("--blocks")]
+        [Description("Also time a 3x3 conv block against a depthwise block at each encoder stage's shape.")]
+        public bool Blocks { get; init; }
+
+        [CommandOption("--block-alpha <ALPHA>")]
+        [Description("Alpha whose encoder stage widths the block study uses.")]
+        [DefaultValue(1.0)]
+        public double BlockAlpha { get; init; } = 1.0;
+
+        [CommandOption("--block-size <SIZE>")]
+        [Description("Input size whose encoder stage resolutions the block study uses.")]
+        [DefaultValue(224)]
+        public int BlockSize { get; init; } = 224;
+
+        [CommandOption("--machine <LABEL>")]
+        [Description("Name of this machine in records and merged tables. Default: the host name.")]
+        public string? Machine { get; init; }
+
+        [CommandOption("-o|--output <DIR>")]
+        [Description("Output folder. Default: runs/bench/<UTC timestamp>.")]
+        public string? Output { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Batch < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
+            if (!(BudgetSeconds > 0)) return ValidationResult.Error("--budget-seconds must be positive.");
+            if (ExecutionProvider is { } ep && !ExecutionProviders.Contains(ep))
+                return ValidationResult.Error($"--ep {ep}: unknown execution provider (one of {string.Join(", ", ExecutionProviders)}).");
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ModelSpec> specs;
+        if (settings.Model is { } file)
+        {
+            if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such model file.");
+            specs = [WeightsFile.ReadHeader(file).Spec];
+        }
+        else specs = GridOptions.Specs(settings.Alphas, settings.Sizes, settings.Upsampling);
+
+        var backends = BenchBackends.Resolve(settings.Backend, settings.ExecutionProvider);
+        var threads = settings.Threads is { } t ? ParseThreads(t) : [Environment.ProcessorCount];
+        var plan = new BenchPlan(specs, backends, settings.ExecutionProvider, threads, settings.Batch, new BenchBudget(settings.BudgetSeconds),
+            settings.Model, settings.Parts, null, settings.Blocks, new ModelSpec(settings.BlockAlpha, settings.BlockSize), settings.Machine,
+            "mobileunet bench " + string.Join(' ', context.Arguments.Skip(1)));
+        string output = settings.Output ?? Path.Combine("runs", "bench", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+
+        BenchDocument? doc = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("bench", maxValue: plan.Steps);
+                doc = BenchStudy.Run(plan, new SyncProgress(p =>
+                {
+                    task.Value = p.Done;
+                    task.Description = Markup.Escape(p.Current);
+                }), cancellationToken);
+                task.Value = plan.Steps;
+            });
+
+        var written = BenchOutput.Write(output, [doc!]);
+        AnsiConsole.Write(new Text(BenchTables.LatencyTable(doc!)));
+        if (BenchTables.NoiseWarning(doc!) is { } warning) AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(warning));
+        AnsiConsole.MarkupLine($"wrote {written.Count} files to [bold]{Markup.Escape(output)}[/]");
+        return 0;
+    }
+
+    static IReadOnlyList<int> ParseThreads(string list) =>
+        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
+                ? n : throw new ArgumentException($"--threads: '{s}' is not a thread count of at least 1.")).ToList();
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and lag the bar).</summary>
+    sealed class SyncProgress(Action<BenchProgress> report) : IProgress<BenchProgress>
+    {
+        public void Report(BenchProgress value) => report(value);
+    }
+}
+
+/// <summary>Renders a bench's files in memory first, then writes each atomically, so a failure leaves no half-drawn report.</summary>
+public static class BenchOutput
+{
+    public static IReadOnlyList<string> Write(string directory, IReadOnlyList<BenchDocument> docs, bool merged = false)
+    {
+        var texts = new List<(string Name, string Text)>();
+        IReadOnlyList<Chart> charts;
+        if (merged)
+        {
+            texts.Add(("merged.md", BenchTables.MergedMarkdown(docs)));
+            texts.Add(("merged.csv", BenchTables.Csv(docs)));
+            charts = [BenchCharts.MergedBars(docs), BenchCharts.LatencyVsSize(docs, "merged-latency-vs-size")];
+        }
+        else
+        {
+            var doc = docs.Single();
+            texts.Add(("bench.json", doc.ToJson()));
+            texts.Add(("bench.csv", BenchTables.Csv(docs)));
+            if (doc.Blocks.Count > 0) texts.Add(("blocks.csv", BenchTables.BlocksCsv(docs)));
+            texts.Add(("bench.md", BenchTables.Markdown(doc)));
+            charts = BenchCharts.All(doc);
+        }
+        Directory.CreateDirectory(directory);
+        var paths = new List<string>();
+        foreach (var (name, text) in texts)
+        {
+            var path = Path.Combine(directory, name);
+            Platform.AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(text));
+            paths.Add(path);
+        }
+        foreach (var chart in charts) paths.AddRange(chart.Save(directory));
+        return paths;
+    }
+}

@@ -1,0 +1,80 @@
+namespace MobileUNet.Benchmarks;
+
+/// <summary>
+/// The backends this build can time, by name, with the execution providers each can serve here. The ONNX
+/// Runtime backend registers as "onnx" with the providers its runtime reports available
+/// (<c>OrtEnv.GetAvailableProviders()</c>, mapped to cpu, cuda, coreml, nnapi, xnnpack).
+/// </summary>
+public static class BenchBackends
+{
+    sealed record Entry(IReadOnlyList<string> Providers, Func<string, IBenchBackend> Create);
+
+    static readonly Dictionary<string, Entry> Entries = new(StringComparer.OrdinalIgnoreCase)
+    {
+        // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
+        ["torch"] = new(["cpu"], _ => new TorchBackend()),
+    };
+
+    /// <summary>Every backend name this build knows, in the order "all" runs them.</summary>
+    public static IReadOnlyList<string> Names
+    {
+        get { lock (Entries) return [.. Entries.Keys]; }
+    }
+
+    /// <summary>
+    /// Adds a backend; <paramref name="providers"/> are the execution providers it can run here (the first is
+    /// its default), and <paramref name="create"/> gets one of them.
+    /// </summary>
+    public static void Register(string name, IReadOnlyList<string> providers, Func<string, IBenchBackend> create)
+    {
+        if (providers.Count == 0) throw new ArgumentException($"Backend {name} must serve at least one execution provider.", nameof(providers));
+        lock (Entries) Entries[name] = new Entry(providers, create);
+    }
+
+    /// <summary>
+    /// Backends for a --backend value (one name, a comma list, or "all") that serve <paramref name="executionProvider"/>
+    /// (null: each backend's default). "all" keeps the backends that serve the provider; a named backend that
+    /// cannot is an error naming what it serves.
+    /// </summary>
+    public static IReadOnlyList<string> Resolve(string selection, string? executionProvider = null)
+    {
+        lock (Entries)
+        {
+            if (string.Equals(selection, "all", StringComparison.OrdinalIgnoreCase))
+            {
+                var serving = Entries.Where(e => executionProvider is null || e.Value.Providers.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
+                    .Select(e => e.Key).ToList();
+                return serving.Count > 0 ? serving : throw new ArgumentException(
+                    $"--ep {executionProvider}: no backend in this build runs on it ({Describe()}).");
+            }
+            var names = selection.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (names.Length == 0) throw new ArgumentException("--backend: name a backend, or all.");
+            foreach (var name in names)
+            {
+                if (!Entries.TryGetValue(name, out var entry))
+                {
+                    if (string.Equals(name, "onnx", StringComparison.OrdinalIgnoreCase))
+                        throw new ArgumentException($"--backend onnx: the ONNX Runtime backend is not in this build yet ({Describe()}).");
+                    throw new ArgumentException($"--backend {name}: unknown backend ({Describe()}, or all).");
+                }
+                if (executionProvider is not null && !entry.Providers.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
+                    throw new ArgumentException($"--ep {executionProvider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
+            }
+            return names;
+        }
+    }
+
+    /// <summary>Builds a backend on an execution provider (null: its default, the first it serves).</summary>
+    public static IBenchBackend Create(string name, string? executionProvider)
+    {
+        Entry? entry;
+        lock (Entries)
+            if (!Entries.TryGetValue(name, out entry)) throw new ArgumentException($"--backend {name}: unknown backend ({Describe()}).");
+        string provider = executionProvider ?? entry.Providers[0];
+        if (!entry.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
+            throw new ArgumentException($"--ep {provider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
+        return entry.Create(provider);
+    }
+
+    static string Describe() => "available: " + string.Join("; ", Entries.Select(e => $"{e.Key} on {string.Join(", ", e.Value.Providers)}"));
+}

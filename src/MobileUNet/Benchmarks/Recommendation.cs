@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Text.Json;
+using MobileUNet.Model;
+using MobileUNet.Platform;
+using ScottPlot;
+
+namespace MobileUNet.Benchmarks;
+
+/// <summary>
+/// Accuracy of one trained configuration on a validation set: what `mobileunet sweep` writes, one record per
+/// grid config. <see cref="Iou"/> is the foreground IoU in [0, 1]; the rest is context.
+/// </summary>
+public sealed record AccuracyRecord(ModelSpec Spec, double Iou, double? Dice = null, string? Weights = null);
+
+/// <summary>An accuracy sweep's results (schema 1).</summary>
+public sealed record AccuracyDocument(int SchemaVersion, string? Dataset, IReadOnlyList<AccuracyRecord> Results)
+{
+    public const int CurrentSchema = 1;
+
+    public string ToJson() => JsonSerializer.Serialize(this, BenchDocument.JsonOptions);
+
+    public void Save(string path) => AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(ToJson()));
+
+    public static AccuracyDocument Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such accuracy file.");
+        AccuracyDocument? doc;
+        try { doc = JsonSerializer.Deserialize<AccuracyDocument>(File.ReadAllText(path), BenchDocument.JsonOptions); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not an accuracy document ({e.Message})."); }
+        if (doc?.Results is null) throw new InvalidDataException($"{path}: not an accuracy document (no results).");
+        if (doc.SchemaVersion != CurrentSchema) throw new InvalidDataException($"{path}: accuracy schema {doc.SchemaVersion}, this build reads {CurrentSchema}.");
+        foreach (var r in doc.Results)
+            if (r.Spec is null || !(r.Iou is >= 0 and <= 1)) throw new InvalidDataException($"{path}: every result needs a spec and an IoU in [0, 1].");
+        return doc;
+    }
+}
+
+/// <summary>The latency budget: a frame rate to sustain, or a latency not to exceed.</summary>
+public sealed record LatencyBudget(double MaxLatencyMs, string Description)
+{
+    public static LatencyBudget Fps(double fps) => fps > 0
+        ? new(1000.0 / fps, string.Create(CultureInfo.InvariantCulture, $"{fps:0.##} FPS ({1000.0 / fps:0.##} ms)"))
+        : throw new ArgumentOutOfRangeException(nameof(fps), "--fps must be positive.");
+
+    public static LatencyBudget Latency(double ms) => ms > 0
+        ? new(ms, string.Create(CultureInfo.InvariantCulture, $"{ms:0.##} ms"))
+        : throw new ArgumentOutOfRangeException(nameof(ms), "--latency-ms must be positive.");
+}
+
+/// <summary>A config with its accuracy and its fastest measured way to run on the benched machine.</summary>
+public sealed record Candidate(ModelSpec Spec, double Iou, BenchResult Fastest)
+{
+    public double LatencyMs => Fastest.Latency.MedianMs;
+    public string Label => string.Create(CultureInfo.InvariantCulture, $"{Spec.InputSize}/{Spec.Alpha:0.##}");
+}
+
+/// <summary>
+/// The answer: the most accurate candidate within the budget (ties to the faster), or none; the Pareto front
+/// (no other candidate is both faster and at least as accurate); configs present on one side only.
+/// </summary>
+public sealed record Recommendation(LatencyBudget Budget, string Machine, Candidate? Chosen, IReadOnlyList<Candidate> Candidates,
+    IReadOnlyList<Candidate> ParetoFront, IReadOnlyList<ModelSpec> MissingLatency, IReadOnlyList<ModelSpec> MissingAccuracy)
+{
+    public string Summary()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (Candidates.Count == 0)
+            return "No configuration has both a latency and an accuracy record: check that the bench and accuracy files cover the same specs.";
+        if (Chosen is null)
+        {
+            var fastest = Candidates.MinBy(c => c.LatencyMs)!;
+            return string.Create(inv,
+                $"No configuration meets {Budget.Description} on {Machine}: the fastest, {fastest.Label} ({fastest.Spec.Label}), takes {fastest.LatencyMs:0.00} ms ({fastest.Fastest.Backend}/{fastest.Fastest.ExecutionProvider} x{fastest.Fastest.Threads}) at IoU {fastest.Iou:0.000}.");
+        }
+        var c = Chosen;
+        return string.Create(inv,
+            $"Recommended for {Budget.Description} on {Machine}: size {c.Spec.InputSize} / alpha {c.Spec.Alpha:0.###} ({c.Spec.Label}), IoU {c.Iou:0.000}, {c.LatencyMs:0.00} ms median ({1000 / c.LatencyMs:0.0} FPS) on {c.Fastest.Backend}/{c.Fastest.ExecutionProvider} x{c.Fastest.Threads}.");
+    }
+}
+
+/// <summary>Speed against accuracy: picks the configuration to deploy on a benched machine.</summary>
+public static class Recommender
+{
+    /// <param name="backend">Only results of this backend (null: any).</param>
+    /// <param name="threads">Only results at this thread count (null: any).</param>
+    public static Recommendation Recommend(BenchDocument bench, AccuracyDocument accuracy, LatencyBudget budget, string? backend = null, int? threads = null)
+    {
+        var results = bench.Results.Where(r => r.Part == BenchPart.Model && r.Batch == 1
+            && (backend is null || string.Equals(r.Backend, backend, StringComparison.OrdinalIgnoreCase))
+            && (threads is null || r.Threads == threads)).ToList();
+        var fastest = results.GroupBy(r => r.Spec).ToDictionary(g => g.Key, g => g.MinBy(r => r.Latency.MedianMs)!);
+        var candidates = new List<Candidate>();
+        var missingLatency = new List<ModelSpec>();
+        foreach (var a in accuracy.Results)
+        {
+            if (fastest.TryGetValue(a.Spec, out var r)) candidates.Add(new Candidate(a.Spec, a.Iou, r));
+            else missingLatency.Add(a.Spec);
+        }
+        var missingAccuracy = fastest.Keys.Where(s => accuracy.Results.All(a => a.Spec != s)).ToList();
+        var chosen = candidates.Where(c => c.LatencyMs <= budget.MaxLatencyMs)
+            .OrderByDescending(c => c.Iou).ThenBy(c => c.LatencyMs).FirstOrDefault();
+        return new Recommendation(budget, bench.Machine.Label, chosen, candidates, ParetoFront(candidates), missingLatency, missingAccuracy);
+    }
+
+    /// <summary>Candidates no other candidate beats on both latency (lower) and IoU (at least as high), by latency.</summary>
+    public static IReadOnlyList<Candidate> ParetoFront(IEnumerable<Candidate> candidates)
+    {
+        var front = new List<Candidate>();
+        double bestIou = double.NegativeInfinity;
+        foreach (var c in candidates.OrderBy(c => c.LatencyMs).ThenByDescending(c => c.Iou))
+        {
+            if (c.Iou <= bestIou) continue;
+            front.Add(c);
+            bestIou = c.Iou;
+        }
+        return front;
+    }
+
+    /// <summary>Latency vs IoU, every point labelled size/alpha, the Pareto front joined, the budget and the choice marked.</summary>
+    public static Chart ParetoChart(Recommendation rec, string name = "pareto")
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var plot = new Plot();
+        var all = plot.Add.ScatterPoints(rec.Candidates.Select(c => c.LatencyMs).ToArray(), rec.Candidates.Select(c => c.Iou).ToArray());
+        all.LegendText = "config";
+        all.MarkerSize = 8;
+        foreach (var c in rec.Candidates)
+        {
+            var label = plot.Add.Text(c.Label, c.LatencyMs, c.Iou);
+            label.LabelFontSize = 11;
+            label.OffsetY = -6;
+        }
+        if (rec.ParetoFront.Count > 0)
+        {
+            var front = plot.Add.ScatterLine(rec.ParetoFront.Select(c => c.LatencyMs).ToArray(), rec.ParetoFront.Select(c => c.Iou).ToArray());
+            front.LegendText = "Pareto front";
+            front.LinePattern = LinePattern.Dashed;
+        }
+        var budget = plot.Add.VerticalLine(rec.Budget.MaxLatencyMs);
+        budget.LegendText = "budget " + rec.Budget.Description;
+        budget.Color = Colors.Red;
+        if (rec.Chosen is { } chosen)
+        {
+            var mark = plot.Add.ScatterPoints(new[] { chosen.LatencyMs }, new[] { chosen.Iou });
+            mark.MarkerSize = 16;
+            mark.MarkerShape = MarkerShape.OpenCircle;
+            mark.Color = Colors.Red;
+            mark.LegendText = "recommended " + chosen.Label;
+        }
+        plot.Title(string.Create(inv, $"Speed vs accuracy on {rec.Machine}"));
+        plot.XLabel("median latency (ms)");
+        plot.YLabel("IoU");
+        plot.ShowLegend(Alignment.LowerRight);
+        return Chart.Of(name, plot);
+    }
+}
