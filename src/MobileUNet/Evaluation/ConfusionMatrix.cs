@@ -42,7 +42,7 @@ public readonly record struct ConfusionMatrix(long TruePositive, long FalsePosit
 }
 
 /// <summary>Binary segmentation scores, each in [0, 1].</summary>
-public sealed record SegmentationMetrics(double IoU, double Dice, double Precision, double Recall, double PixelAccuracy)
+public sealed record SegmentationMetrics([property: System.Text.Json.Serialization.JsonPropertyName("iou")] double IoU, double Dice, double Precision, double Recall, double PixelAccuracy)
 {
     public static SegmentationMetrics Mean(IReadOnlyList<SegmentationMetrics> all) => all.Count == 0
         ? throw new ArgumentException("no metrics to average.")

@@ -25,10 +25,14 @@ public sealed class TrainingDivergedException(string message) : Exception(messag
 /// Trains a <see cref="Model.MobileUNet"/> with BCE + (1 - Dice), Adam or SGD with momentum, a warm-up then cosine
 /// or step schedule; validates every epoch and writes a resumable checkpoint after each one.
 /// </summary>
-public sealed class Trainer(TrainOptions options, ITrainingSource source, ISegmentationDataset validation, Normalization normalization)
+public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISegmentationDataset validation, Normalization normalization)
 {
+    // The plan: the requested options, with Epochs fitted to the time budget after the first epoch.
+    TrainOptions options = null!;
+
     public TrainResult Run(string runDir, bool resume, IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
+        options = requested;
         options.Validate();
         TorchNativeLoader.EnsureLoadable();
         torch.set_num_threads(options.Threads);
@@ -45,6 +49,7 @@ public sealed class Trainer(TrainOptions options, ITrainingSource source, ISegme
             state = Checkpoint.ReadState(lastPath);
             if (state.Options.Spec != options.Spec)
                 throw new InvalidDataException($"{lastPath}: checkpoint is for {state.Options.Spec}, but this run asks for {options.Spec}.");
+            if (options.TimeBudget is not null) options = options with { Epochs = state.Options.Epochs };
         }
         else if (File.Exists(lastPath))
             throw new InvalidOperationException($"{lastPath}: the run folder already holds a checkpoint; pass --resume to continue it or choose another output folder.");
@@ -86,6 +91,14 @@ public sealed class Trainer(TrainOptions options, ITrainingSource source, ISegme
             history.Add(metrics);
             bool isBest = metrics.ValidationIoU > bestIoU;
             if (isBest) { bestIoU = metrics.ValidationIoU; bestEpoch = epoch; }
+            if (epoch == 1 && options.TimeBudget is { } fit)
+            {
+                // Fit the schedule to the budget once, from the first epoch's measured time, so the cosine
+                // reaches its low learning rates inside the box instead of being cut off half-way. The fitted
+                // count is recorded in the checkpoint, so a resume follows the same plan.
+                int affordable = Math.Max(1, (int)Math.Floor(fit.TotalSeconds / lastEpochSeconds));
+                if (affordable < options.Epochs) options = options with { Epochs = affordable };
+            }
             var newState = new TrainingState(epoch, step, step * options.BatchSize, options.Seed, $"optimizer-epoch{epoch:D4}.bin",
                                              bestIoU, bestEpoch, history, options);
             Checkpoint.Save(runDir, model, optimizer, normalization, newState, isBest);
