@@ -77,6 +77,19 @@ public class TrainingTests
         Assert.Contains(Checkpoint.Last, Assert.Throws<FileNotFoundException>(() => TinyTrainer(Tiny(1)).Run(empty, resume: true)).Message);
     }
 
+    [Fact]
+    public void Nan_loss_stops_training_with_a_clear_message_and_no_checkpoint()
+    {
+        Torch.EnsureReady();
+        var dir = TestData.TempDir();
+        // A zero standard deviation turns black pixels into 0 * infinity = NaN inputs, hence a NaN loss.
+        var broken = new Normalization([0.5f, 0.5f, 0.5f], [0f, 0f, 0f]);
+        var trainer = new Trainer(Tiny(1), new SynthTrainingSource(Synth.Value), new SynthValidationSet(Synth.Value, 8, 99), broken);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run(dir, resume: false));
+        Assert.Contains("epoch 1, step 1", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, Checkpoint.Last)));
+    }
+
     sealed class Stop(Action<TrainProgress> action) : IProgress<TrainProgress>
     {
         public void Report(TrainProgress value) => action(value);
