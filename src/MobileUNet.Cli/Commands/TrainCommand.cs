@@ -99,6 +99,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         options.Validate();
         var (source, validation) = settings.TrainingData(options.Spec.InputSize);
         AnsiConsole.MarkupLineInterpolated($"training {options.Spec.Label} on {source.Description}; validating on {validation.Description}");
+        if (settings.Resume && File.Exists(Path.Combine(settings.Out, Checkpoint.Last)))
+            AnsiConsole.MarkupLineInterpolated($"resuming after epoch {Checkpoint.ReadState(Path.Combine(settings.Out, Checkpoint.Last)).Epoch}");
         var result = TrainingView.Run(new Trainer(options, source, validation, Normalization.ImageNet), options, settings.Out, settings.Resume, cancellationToken);
         TrainingView.PrintHistory(result);
         AnsiConsole.MarkupLineInterpolated($"checkpoints: {result.BestCheckpoint} (best), {result.LastCheckpoint} (last); logs: {Path.Combine(settings.Out, TrainingLog.Csv)}, {Path.Combine(settings.Out, TrainingLog.Chart)}");
