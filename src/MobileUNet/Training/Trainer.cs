@@ -91,12 +91,12 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             history.Add(metrics);
             bool isBest = metrics.ValidationIoU > bestIoU;
             if (isBest) { bestIoU = metrics.ValidationIoU; bestEpoch = epoch; }
-            if (epoch == 1 && options.TimeBudget is { } fit)
+            if (epoch == 2 && firstEpoch <= 2 && options.TimeBudget is { } fit)
             {
-                // Fit the schedule to the budget once, from the first epoch's measured time, so the cosine
-                // reaches its low learning rates inside the box instead of being cut off half-way. The fitted
-                // count is recorded in the checkpoint, so a resume follows the same plan.
-                int affordable = Math.Max(1, (int)Math.Floor(fit.TotalSeconds / lastEpochSeconds));
+                // Fit the schedule to the budget once, from the second epoch's measured time (the first pays for
+                // warm-up), so the cosine reaches its low learning rates inside the box instead of being cut off
+                // half-way. The fitted count is recorded in the checkpoint, so a resume follows the same plan.
+                int affordable = epoch + Math.Max(0, (int)Math.Floor((fit.TotalSeconds - clock.Elapsed.TotalSeconds) / lastEpochSeconds));
                 if (affordable < options.Epochs) options = options with { Epochs = affordable };
             }
             var newState = new TrainingState(epoch, step, step * options.BatchSize, options.Seed, $"optimizer-epoch{epoch:D4}.bin",
