@@ -111,3 +111,25 @@ public class TorchCpuBackendTests
         Assert.True((y.to(TorchSharp.torch.ScalarType.Float64) - y64).abs().max().item<double>() < 1e-4);
     }
 }
+
+public class ConvBlockPathTests
+{
+    [Fact]
+    public void Nine_tap_path_equals_the_plain_convolution_forward_and_backward()
+    {
+        Torch.EnsureReady();
+        TorchSharp.torch.manual_seed(9);
+        using var block = new MobileUNet.Model.ConvBlock("b18", 24, 8);
+        using var x = TorchSharp.torch.randn(2, 24, 32, 32, requires_grad: true);
+        using var viaBlock = block.forward(x);
+        // The reference: the block's own layers with libtorch's convolution, whatever path the block took.
+        var conv = (TorchSharp.Modules.Conv2d)block.named_children().Single(c => c.name == "conv").module;
+        var bn = (TorchSharp.Modules.BatchNorm2d)block.named_children().Single(c => c.name == "bn").module;
+        using var reference = TorchSharp.torch.nn.functional.relu6(bn.forward(conv.forward(x)));
+        Assert.True((viaBlock - reference).abs().max().item<float>() < 1e-4);
+
+        using var g1 = TorchSharp.torch.autograd.grad([viaBlock.sum()], [conv.weight!])[0];
+        using var g2 = TorchSharp.torch.autograd.grad([reference.sum()], [conv.weight!])[0];
+        Assert.True((g1 - g2).abs().max().item<float>() < 1e-2 * Math.Max(1, g2.abs().max().item<float>()));
+    }
+}
