@@ -12,17 +12,8 @@ public class OnnxExportTests
 {
     const float Fp32Tolerance = 1e-4f;
 
-    public static TheoryData<double, int> Grid()
-    {
-        var data = new TheoryData<double, int>();
-        foreach (var a in new[] { 1.0, 0.75, 0.5, 0.25 })
-            foreach (var s in new[] { 224, 192, 160, 128 })
-                data.Add(a, s);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Grid))]
+    [MemberData(nameof(ModelTests.Grid), MemberType = typeof(ModelTests))]
     public void Export_matches_torch_within_1e4_over_the_grid(double alpha, int size) =>
         AssertAgreement(new ModelSpec(alpha, size), seed: (int)(alpha * 100) + size);
 
