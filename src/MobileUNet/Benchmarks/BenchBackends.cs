@@ -1,8 +1,8 @@
 namespace MobileUNet.Benchmarks;
 
 /// <summary>
-/// The backends this build can time, by name, with the execution providers each can serve here. The ONNX
-/// Runtime backend registers as "onnx" with the providers its runtime reports available
+/// The backends this build can time, by name, with the execution providers each can serve here: "torch"
+/// (TorchSharp eager, cpu) and "onnx" with the providers its runtime reports available
 /// (<c>OrtEnv.GetAvailableProviders()</c>, mapped to cpu, cuda, coreml, nnapi, xnnpack).
 /// </summary>
 public static class BenchBackends
@@ -13,6 +13,8 @@ public static class BenchBackends
     {
         // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
         ["torch"] = new(["cpu"], _ => new TorchBackend()),
+        // ONNX Runtime serves the execution providers its native build reports (cpu only in the NuGet CPU package).
+        ["onnx"] = new(OnnxBackend.AvailableProviders(), ep => new OnnxBackend(ep)),
     };
 
     /// <summary>Every backend name this build knows, in the order "all" runs them.</summary>
@@ -53,8 +55,6 @@ public static class BenchBackends
             {
                 if (!Entries.TryGetValue(name, out var entry))
                 {
-                    if (string.Equals(name, "onnx", StringComparison.OrdinalIgnoreCase))
-                        throw new ArgumentException($"--backend onnx: the ONNX Runtime backend is not in this build yet ({Describe()}).");
                     throw new ArgumentException($"--backend {name}: unknown backend ({Describe()}, or all).");
                 }
                 if (executionProvider is not null && !entry.Providers.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
