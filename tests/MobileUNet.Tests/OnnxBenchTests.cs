@@ -183,3 +183,64 @@ public class OnnxBenchCliTests
         Assert.False(Directory.Exists(Path.Combine(dir, "out2")));
     }
 }
+
+public class OperatorProfileTests
+{
+    /// <summary>A two-conv graph: depthwise 3x3 -> Clip -> pointwise 1x1 -> Clip, as the exporter names them.</summary>
+    static Onnx.GraphProto Graph()
+    {
+        var g = new Onnx.GraphProto();
+        Onnx.NodeProto Node(string op, string name, string[] inputs, string output, long group = 1)
+        {
+            var n = new Onnx.NodeProto { OpType = op, Name = name };
+            n.Input.AddRange(inputs);
+            n.Output.Add(output);
+            if (op == "Conv") n.Attribute.Add(new Onnx.AttributeProto { Name = "group", Type = Onnx.AttributeProto.Types.AttributeType.Int, I = group });
+            return n;
+        }
+        var dw = new Onnx.TensorProto { Name = "dw.w" };
+        dw.Dims.AddRange([8, 1, 3, 3]);
+        var pw = new Onnx.TensorProto { Name = "pw.w" };
+        pw.Dims.AddRange([16, 8, 1, 1]);
+        g.Initializer.AddRange([dw, pw]);
+        g.Node.Add(Node("Conv", "b01.depthwise/Conv", ["x", "dw.w"], "b01.depthwise/Conv:0", group: 8));
+        g.Node.Add(Node("Clip", "b01.dw.relu6/Clip", ["b01.depthwise/Conv:0"], "b01.dw.relu6/Clip:0"));
+        g.Node.Add(Node("Conv", "b01.pointwise/Conv", ["b01.dw.relu6/Clip:0", "pw.w"], "b01.pointwise/Conv:0"));
+        g.Node.Add(Node("Clip", "b01.relu6/Clip", ["b01.pointwise/Conv:0"], "b01"));
+        return g;
+    }
+
+    static string Event(string cat, string name, long ts, long dur, string op = "") =>
+        $$$"""{"cat":"{{{cat}}}","name":"{{{name}}}","ts":{{{ts}}},"dur":{{{dur}}},"args":{"op_name":"{{{op}}}"}}""";
+
+    [Fact]
+    public void Fused_nchwc_nodes_map_to_their_exported_convs_and_warmup_runs_are_left_out()
+    {
+        var events = new List<string>();
+        for (int run = 0; run < 3; run++)
+        {
+            long t = run * 1000;
+            events.Add(Event("Session", "model_run", t, 500));
+            // Named after the fused activation's output tensor, as ONNX Runtime's NCHWc rewrite names them.
+            events.Add(Event("Node", "b01.dw.relu6/Clip:0_nchwc_kernel_time", t + 10, run == 0 ? 900 : 100, "Conv"));
+            events.Add(Event("Node", "b01.dw.relu6/Clip:0_nchwc_fence_before", t + 10, 7, "Conv"));
+            events.Add(Event("Node", "b01_nchwc_kernel_time", t + 200, 300, "Conv"));
+            events.Add(Event("Node", "ReorderOutput_token_3_kernel_time", t + 400, 100, "ReorderOutput"));
+        }
+        var ops = OperatorProfile.Summarise("[" + string.Join(",", events) + "]", Graph(), warmupRuns: 1);
+
+        Assert.Equal(["pointwise conv", "depthwise conv", "layout reorder (NCHWc)"], ops.Select(o => o.Operator));
+        var dw = ops.Single(o => o.Operator == "depthwise conv");
+        Assert.Equal(0.1, dw.MsPerRun, 9); // the 900 us warm-up run and the fence events are not counted
+        Assert.Equal(1, dw.Nodes);
+        Assert.Equal(0.3, ops[0].MsPerRun, 9);
+        Assert.Equal(0.6, ops[0].Share, 9);
+    }
+
+    [Fact]
+    public void A_trace_with_no_run_past_the_warmup_is_refused()
+    {
+        var trace = "[" + Event("Session", "model_run", 0, 10) + "]";
+        Assert.Throws<InvalidDataException>(() => OperatorProfile.Summarise(trace, Graph(), warmupRuns: 1));
+    }
+}
