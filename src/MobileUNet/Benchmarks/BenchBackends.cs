@@ -9,13 +9,26 @@ public static class BenchBackends
 {
     sealed record Entry(IReadOnlyList<string> Providers, Func<string, IBenchBackend> Create);
 
-    static readonly Dictionary<string, Entry> Entries = new(StringComparer.OrdinalIgnoreCase)
+    static readonly Dictionary<string, Entry> Entries = BuiltIn();
+
+    static Dictionary<string, Entry> BuiltIn()
     {
-        // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
-        ["torch"] = new(["cpu"], _ => new TorchBackend()),
-        // ONNX Runtime serves the execution providers its native build reports (cpu only in the NuGet CPU package).
-        ["onnx"] = new(OnnxBackend.AvailableProviders(), ep => new OnnxBackend(ep)),
-    };
+        var entries = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase)
+        {
+            // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
+            ["torch"] = new(["cpu"], _ => new TorchBackend()),
+        };
+        try
+        {
+            // ONNX Runtime serves the execution providers its native build reports (cpu only in the NuGet CPU package).
+            entries["onnx"] = new(OnnxBackend.AvailableProviders(), ep => new OnnxBackend(ep));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
+        {
+            // ONNX Runtime's native library does not load on this platform: the torch backend still runs.
+        }
+        return entries;
+    }
 
     /// <summary>Every backend name this build knows, in the order "all" runs them.</summary>
     public static IReadOnlyList<string> Names

@@ -5,6 +5,8 @@ using MobileUNet.Platform;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
+using TorchTensor = TorchSharp.torch.Tensor;
+using static TorchSharp.torch;
 
 namespace MobileUNet.Benchmarks;
 
@@ -57,7 +59,7 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     {
         CheckCounts(batch, threads);
         TorchNativeLoader.EnsureLoadable();
-        using TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> block = kind == BlockKind.Conv
+        using nn.Module<TorchTensor, TorchTensor> block = kind == BlockKind.Conv
             ? new ConvBlock(shape.Stage, shape.InChannels, shape.OutChannels, shape.Stride)
             : new DepthwiseBlock(shape.Stage, shape.InChannels, shape.OutChannels, shape.Stride);
         var bytes = OnnxExporter.BuildBlock(block, shape.InChannels, shape.InputSize, shape.Stride).ToByteArray();
