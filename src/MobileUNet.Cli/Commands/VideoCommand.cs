@@ -42,7 +42,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         public float Threshold { get; init; } = 0.5f;
 
         [CommandOption("-m|--model <FILE>")]
-        [Description("A .munet weights file. Without it an untrained model of --alpha / --size is used (speed only).")]
+        [Description("A .munet weights file or an .onnx export. Without it an untrained model of --alpha / --size is used (speed only).")]
         public string? Model { get; init; }
 
         [CommandOption("-a|--alpha <ALPHA>")]
@@ -52,6 +52,11 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         [CommandOption("-s|--size <SIZE>")]
         [Description("Untrained model's input size. Default 128.")]
         public int? Size { get; init; }
+
+        [CommandOption("-b|--backend <BACKEND>")]
+        [Description("Inference runtime: Onnx (ONNX Runtime, the fast deploy path; a .munet is exported in memory) or Torch (TorchSharp eager).")]
+        [DefaultValue(Backend.Onnx)]
+        public Backend Backend { get; init; } = Backend.Onnx;
 
         [CommandOption("--threads <N>")]
         [Description("Inference threads. Default 1: the other stages need the remaining cores.")]
@@ -104,7 +109,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
             settings.Smooth, settings.Threshold, settings.Queue, settings.Fps, settings.MaxFrames,
             FfmpegTools.FromFfmpegPath(settings.Ffmpeg), new EncoderOptions(Preset: settings.Preset));
         var job = new VideoJob(options);
-        using var segmenter = VideoSegmenters.Open(settings.Model, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Threads, out var label);
+        using var segmenter = VideoSegmenters.Open(settings.Model, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Backend, settings.Threads, out var label);
 
         // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -179,21 +184,20 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 /// </summary>
 public static class VideoSegmenters
 {
-    public static ISegmenter Open(string? modelPath, double alpha, int size, int threads, out string label)
+    public static ISegmenter Open(string? modelPath, double alpha, int size, Backend backend, int threads, out string label)
     {
         TorchNativeLoader.EnsureLoadable();
         TorchSharp.torch.set_num_threads(threads);
-        if (modelPath is not null)
-        {
-            var (model, header) = WeightsFile.Load(modelPath);
-            var norm = header.Extra?["normalization"] is { } n ? Normalization.FromJson(n) : Normalization.ImageNet;
-            label = $"{Path.GetFileName(modelPath)} ({model.Spec}, torch)";
-            return new TorchSegmenter(model, norm, ownsModel: true);
-        }
-        // Untrained weights from a fixed seed: enough for speed, and repeatable.
-        TorchSharp.torch.manual_seed(0);
-        var untrained = new Model.MobileUNet(new ModelSpec(alpha, size));
-        label = $"untrained ({untrained.Spec}, torch)";
-        return new TorchSegmenter(untrained, Normalization.ImageNet, ownsModel: true);
+        // Decode, pre/post-processing and ffmpeg's encoder share the cores with inference: idle ONNX Runtime
+        // threads must sleep rather than spin, or they steal those stages' time (DESIGN.md section 3).
+        var onnx = new OnnxSegmenterOptions { IntraOpThreads = threads, AllowSpinning = false };
+        var segmenter = modelPath is not null
+            ? SegmenterFactory.Open(modelPath, backend, onnx)
+            : SegmenterFactory.OpenUntrained(new ModelSpec(alpha, size), backend, onnx);
+        string backendName = backend.ToString().ToLowerInvariant();
+        label = modelPath is not null
+            ? $"{Path.GetFileName(modelPath)} ({segmenter.Spec}, {backendName})"
+            : $"untrained ({segmenter.Spec}, {backendName})";
+        return segmenter;
     }
 }

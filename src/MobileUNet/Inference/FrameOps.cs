@@ -35,7 +35,14 @@ public static class FrameOps
     public static void ResizeBilinear(ReadOnlySpan<float> src, int srcWidth, int srcHeight,
                                       Span<float> dst, int dstWidth, int dstHeight)
     {
+        // The column taps are the same for every row: work them out once per call (on the stack for frame-sized
+        // widths, so the per-frame path allocates nothing) instead of once per pixel.
+        const int StackLimit = 4096;
+        Span<int> x0s = dstWidth <= StackLimit ? stackalloc int[dstWidth] : new int[dstWidth];
+        Span<int> x1s = dstWidth <= StackLimit ? stackalloc int[dstWidth] : new int[dstWidth];
+        Span<float> fxs = dstWidth <= StackLimit ? stackalloc float[dstWidth] : new float[dstWidth];
         float sx = (float)srcWidth / dstWidth, sy = (float)srcHeight / dstHeight;
+        for (int x = 0; x < dstWidth; x++) Sample(x, sx, srcWidth, out x0s[x], out x1s[x], out fxs[x]);
         for (int y = 0; y < dstHeight; y++)
         {
             Sample(y, sy, srcHeight, out int y0, out int y1, out float fy);
@@ -44,10 +51,11 @@ public static class FrameOps
             var outRow = dst.Slice(y * dstWidth, dstWidth);
             for (int x = 0; x < dstWidth; x++)
             {
-                Sample(x, sx, srcWidth, out int x0, out int x1, out float fx);
-                float top = row0[x0] + (row0[x1] - row0[x0]) * fx;
-                float bottom = row1[x0] + (row1[x1] - row1[x0]) * fx;
-                outRow[x] = top + (bottom - top) * fy;
+                int x0 = x0s[x], x1 = x1s[x];
+                // Blend the rows first: one vertical lerp per source column pair, then one horizontal lerp.
+                float left = row0[x0] + (row1[x0] - row0[x0]) * fy;
+                float right = row0[x1] + (row1[x1] - row0[x1]) * fy;
+                outRow[x] = left + (right - left) * fxs[x];
             }
         }
     }

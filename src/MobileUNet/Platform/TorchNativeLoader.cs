@@ -53,6 +53,7 @@ public static class TorchNativeLoader
         var glue = FindGlueLibrary();
         if (glue is null) return null;
         var decision = Patch(glue);
+        TorchCpuBackend.PreferPassiveOpenMpWait();
         TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU);
         TorchCpuBackend.Configure(Path.GetDirectoryName(glue)!);
         return decision;

@@ -59,12 +59,15 @@ public sealed class FrameComposer
                     rgb[p] = rgb[p + 1] = rgb[p + 2] = (byte)(Math.Clamp(probabilities[i], 0f, 1f) * 255f + 0.5f);
                 break;
             case OutputKind.Overlay:
+                // Fixed-point blend (alpha in 1/256ths): the per-pixel cost of the overlay is most of the
+                // post-processing stage at 640x480, and integer lerps are about twice as fast as float ones here.
                 for (int i = 0, p = 0; i < n; i++, p += 3)
                 {
-                    float a = Math.Clamp(probabilities[i], 0f, 1f) * TintStrength;
-                    rgb[p] = (byte)(rgb[p] + (tint.R - rgb[p]) * a + 0.5f);
-                    rgb[p + 1] = (byte)(rgb[p + 1] + (tint.G - rgb[p + 1]) * a + 0.5f);
-                    rgb[p + 2] = (byte)(rgb[p + 2] + (tint.B - rgb[p + 2]) * a + 0.5f);
+                    int a = (int)(Math.Clamp(probabilities[i], 0f, 1f) * (TintStrength * 256f) + 0.5f);
+                    if (a == 0) continue;
+                    rgb[p] = (byte)(rgb[p] + (((tint.R - rgb[p]) * a + 128) >> 8));
+                    rgb[p + 1] = (byte)(rgb[p + 1] + (((tint.G - rgb[p + 1]) * a + 128) >> 8));
+                    rgb[p + 2] = (byte)(rgb[p + 2] + (((tint.B - rgb[p + 2]) * a + 128) >> 8));
                 }
                 break;
             case OutputKind.Background:

@@ -1,0 +1,79 @@
+using MobileUNet.Inference;
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json;
+using MobileUNet.Evaluation;
+using MobileUNet.Platform;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MobileUNet.Cli.Commands;
+
+public sealed class EvalCommand : Command<EvalCommand.Settings>
+{
+    public sealed class Settings : DataSettings
+    {
+        [CommandArgument(0, "<MODEL>")]
+        [Description("Weights file (.munet) written by train.")]
+        public string Model { get; init; } = "";
+
+        [CommandOption("--threshold <T>")]
+        [Description("Foreground when probability >= T.")]
+        [DefaultValue(0.5f)]
+        public float Threshold { get; init; } = 0.5f;
+
+        [CommandOption("-b|--backend <BACKEND>")]
+        [Description("Inference runtime: Onnx (ONNX Runtime, the deploy path; a .munet is exported in memory) or Torch (TorchSharp eager).")]
+        [DefaultValue(Backend.Onnx)]
+        public Backend Backend { get; init; } = Backend.Onnx;
+
+        [CommandOption("--json <FILE>")]
+        [Description("Also write the report (per image and mean) as JSON.")]
+        public string? Json { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend);
+        var dataset = settings.Dataset() ?? new MobileUNet.Data.SynthValidationSet(settings.Synthesizer(segmenter.Spec.InputSize), settings.ValCount, settings.ValSeed);
+        var report = Run(segmenter, dataset, settings.Model, settings.Threshold, cancellationToken);
+        Print(report);
+        if (settings.Json is not null) WriteJson(settings.Json, report);
+        return 0;
+    }
+
+    public static EvalReport Run(MobileUNet.Inference.ISegmenter segmenter, MobileUNet.Data.ISegmentationDataset dataset, string model, float threshold, CancellationToken cancel)
+    {
+        EvalReport? report = null;
+        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask("evaluating", maxValue: dataset.Count);
+            report = Evaluator.Run(segmenter, dataset, model, threshold, new Progress(v => task.Value = v), cancel);
+        });
+        return report!;
+    }
+
+    public static void WriteJson(string path, object report) =>
+        AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(report, CliJson.Options));
+
+    public static void Print(EvalReport report)
+    {
+        var table = new Table().Title(Markup.Escape($"{report.Model} on {report.Dataset} (threshold {report.Threshold.ToString(CultureInfo.InvariantCulture)})"));
+        table.AddColumns("", "IoU", "Dice", "precision", "recall", "pixel acc.");
+        if (report.PerImage.Count <= 10)
+            foreach (var s in report.PerImage) Row(table, s.Name, s.Metrics);
+        Row(table, "[bold]mean (per image)[/]", report.Mean);
+        Row(table, "[bold]pooled (all pixels)[/]", report.Pooled);
+        AnsiConsole.Write(table);
+    }
+
+    static void Row(Table table, string name, SegmentationMetrics m) =>
+        table.AddRow(name, F(m.IoU), F(m.Dice), F(m.Precision), F(m.Recall), F(m.PixelAccuracy));
+
+    static string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    sealed class Progress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}

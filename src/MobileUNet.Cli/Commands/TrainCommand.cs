@@ -1,0 +1,116 @@
+using System.ComponentModel;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+using MobileUNet.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MobileUNet.Cli.Commands;
+
+public sealed class TrainCommand : Command<TrainCommand.Settings>
+{
+    public class Settings : DataSettings
+    {
+        [CommandOption("-a|--alpha <ALPHA>")]
+        [Description("Width multiplier in (0, 1].")]
+        [DefaultValue(0.5)]
+        public double Alpha { get; init; } = 0.5;
+
+        [CommandOption("-s|--size <SIZE>")]
+        [Description("Input size (multiple of 32).")]
+        [DefaultValue(128)]
+        public int Size { get; init; } = 128;
+
+        [CommandOption("-u|--upsampling <KIND>")]
+        [Description("Decoder upsampling: TransposedConv, BilinearConv or NearestConv.")]
+        [DefaultValue(Upsampling.TransposedConv)]
+        public Upsampling Upsampling { get; init; }
+
+        [CommandOption("--epochs <N>")]
+        [DefaultValue(12)]
+        public int Epochs { get; init; } = 12;
+
+        [CommandOption("--steps <N>")]
+        [Description("Optimizer steps per epoch.")]
+        [DefaultValue(40)]
+        public int Steps { get; init; } = 40;
+
+        [CommandOption("--batch <N>")]
+        [DefaultValue(16)]
+        public int Batch { get; init; } = 16;
+
+        [CommandOption("--lr <RATE>")]
+        [Description("Peak learning rate.")]
+        [DefaultValue(3e-3)]
+        public double LearningRate { get; init; } = 3e-3;
+
+        [CommandOption("--optimizer <KIND>")]
+        [Description("Adam or Sgd (with --momentum).")]
+        [DefaultValue(OptimizerKind.Adam)]
+        public OptimizerKind Optimizer { get; init; }
+
+        [CommandOption("--momentum <M>")]
+        [DefaultValue(0.9)]
+        public double Momentum { get; init; } = 0.9;
+
+        [CommandOption("--schedule <KIND>")]
+        [Description("Cosine, Step (x0.1 every --step-every epochs) or Constant; all after a short warm-up.")]
+        [DefaultValue(ScheduleKind.Cosine)]
+        public ScheduleKind Schedule { get; init; }
+
+        [CommandOption("--step-every <EPOCHS>")]
+        [DefaultValue(5)]
+        public int StepEvery { get; init; } = 5;
+
+        [CommandOption("--seed <SEED>")]
+        [DefaultValue(1L)]
+        public long Seed { get; init; } = 1;
+
+        [CommandOption("--threads <N>")]
+        [Description("torch intra-op threads. Default: the number of cores.")]
+        public int? Threads { get; init; }
+
+        [CommandOption("--minutes <M>")]
+        [Description("Time budget: no new epoch starts that would end past it.")]
+        public double? Minutes { get; init; }
+
+        [CommandOption("-o|--out <DIR>")]
+        [Description("Run folder for checkpoints, logs and the chart.")]
+        [DefaultValue("runs/train")]
+        public string Out { get; init; } = "runs/train";
+
+        [CommandOption("--resume")]
+        [Description("Continue the run in --out from its last finished epoch.")]
+        public bool Resume { get; init; }
+
+        public TrainOptions ToOptions() => new()
+        {
+            Spec = new ModelSpec(Alpha, Size, Upsampling),
+            Epochs = Epochs,
+            StepsPerEpoch = Steps,
+            BatchSize = Batch,
+            LearningRate = LearningRate,
+            Optimizer = Optimizer,
+            Momentum = Momentum,
+            Schedule = Schedule,
+            StepEveryEpochs = StepEvery,
+            Seed = Seed,
+            Threads = Threads ?? Environment.ProcessorCount,
+            TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
+        };
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var options = settings.ToOptions();
+        options.Validate();
+        var (source, validation) = settings.TrainingData(options.Spec.InputSize);
+        AnsiConsole.MarkupLineInterpolated($"training {options.Spec.Label} on {source.Description}; validating on {validation.Description}");
+        if (settings.Resume && File.Exists(Path.Combine(settings.Out, Checkpoint.Last)))
+            AnsiConsole.MarkupLineInterpolated($"resuming after epoch {Checkpoint.ReadState(Path.Combine(settings.Out, Checkpoint.Last)).Epoch}");
+        var result = TrainingView.Run(new Trainer(options, source, validation, Normalization.ImageNet), options, settings.Out, settings.Resume, cancellationToken);
+        TrainingView.PrintHistory(result);
+        AnsiConsole.MarkupLineInterpolated($"checkpoints: {result.BestCheckpoint} (best), {result.LastCheckpoint} (last); logs: {Path.Combine(settings.Out, TrainingLog.Csv)}, {Path.Combine(settings.Out, TrainingLog.Chart)}");
+        return 0;
+    }
+}

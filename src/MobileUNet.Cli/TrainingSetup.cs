@@ -1,0 +1,146 @@
+using System.ComponentModel;
+using MobileUNet.Data;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+using MobileUNet.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace MobileUNet.Cli;
+
+/// <summary>Dataset options shared by train and eval: exactly one source, or the embedded default composites.</summary>
+public class DataSettings : CommandSettings
+{
+    [CommandOption("--data <DIR>")]
+    [Description("Folder-pairs dataset: DIR/images + DIR/masks matched by file stem.")]
+    public string? Data { get; init; }
+
+    [CommandOption("--class-value <V>")]
+    [Description("With --data: foreground is mask value V (255 ignored) instead of value > 127.")]
+    public int? ClassValue { get; init; }
+
+    [CommandOption("--voc <DIR>")]
+    [Description("PASCAL VOC layout (JPEGImages + SegmentationClass[PNG]).")]
+    public string? Voc { get; init; }
+
+    [CommandOption("--voc-classes <LIST>")]
+    [Description("With --voc: foreground class ids, comma separated. Default 15 (person).")]
+    [DefaultValue("15")]
+    public string VocClasses { get; init; } = "15";
+
+    [CommandOption("--lfw-images <DIR>")]
+    [Description("LFW Part Labels: photo folder (searched recursively); use with --lfw-masks.")]
+    public string? LfwImages { get; init; }
+
+    [CommandOption("--lfw-masks <DIR>")]
+    [Description("LFW Part Labels: folder of .ppm part masks.")]
+    public string? LfwMasks { get; init; }
+
+    [CommandOption("--lfw-part <PART>")]
+    [Description("LFW channel to segment: Hair (red), Face (green) or Background (blue).")]
+    [DefaultValue(LfwPart.Hair)]
+    public LfwPart LfwPart { get; init; } = LfwPart.Hair;
+
+    [CommandOption("--cutouts <DIR>")]
+    [Description("Composite synthesis: folder of RGBA cutouts (default: the embedded fluent-emoji people and animals).")]
+    public string? Cutouts { get; init; }
+
+    [CommandOption("--backgrounds <DIR>")]
+    [Description("Composite synthesis: folder of background photos (default: the embedded photos).")]
+    public string? Backgrounds { get; init; }
+
+    [CommandOption("--val-count <N>")]
+    [Description("Number of seeded validation composites.")]
+    [DefaultValue(200)]
+    public int ValCount { get; init; } = 200;
+
+    [CommandOption("--val-seed <SEED>")]
+    [Description("Seed of the validation composites (fixed, so every run scores the same images).")]
+    [DefaultValue(1000L)]
+    public long ValSeed { get; init; } = 1000;
+
+    public bool IsSynth => Data is null && Voc is null && LfwImages is null && LfwMasks is null;
+
+    public override ValidationResult Validate()
+    {
+        int sources = new[] { Data is not null, Voc is not null, LfwImages is not null || LfwMasks is not null }.Count(b => b);
+        if (sources > 1) return ValidationResult.Error("choose one of --data, --voc, --lfw-images/--lfw-masks.");
+        if ((LfwImages is null) != (LfwMasks is null)) return ValidationResult.Error("--lfw-images and --lfw-masks go together.");
+        if (!IsSynth && (Cutouts is not null || Backgrounds is not null)) return ValidationResult.Error("--cutouts/--backgrounds are for composite synthesis, not with a dataset.");
+        if (ValCount < 1) return ValidationResult.Error("--val-count must be at least 1.");
+        return ValidationResult.Success();
+    }
+
+    public CompositeSynthesizer Synthesizer(int size) =>
+        CompositeSynthesizer.FromFolders(Cutouts ?? DefaultData.Cutouts, Backgrounds ?? DefaultData.Backgrounds, size);
+
+    /// <summary>The chosen finite dataset, or null for composites.</summary>
+    public ISegmentationDataset? Dataset()
+    {
+        if (Data is not null) return new FolderPairsDataset(Data, ClassValue is { } v ? new ForegroundRule.ClassValue(checked((byte)v)) : null);
+        if (Voc is not null) return new VocDataset(Voc, VocClasses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(c => int.TryParse(c, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var id) && id is >= 0 and < 255
+                ? id : throw new ArgumentException($"--voc-classes: '{c}' is not a class id (0..254).")));
+        if (LfwImages is not null) return new LfwPartsDataset(LfwImages, LfwMasks!, LfwPart);
+        return null;
+    }
+
+    /// <summary>Training stream and validation set: composites and seeded validation composites, or a dataset split 9:1.</summary>
+    public (ITrainingSource Source, ISegmentationDataset Validation) TrainingData(int size)
+    {
+        var dataset = Dataset();
+        if (dataset is null)
+        {
+            var synth = Synthesizer(size);
+            return (new SynthTrainingSource(synth), new SynthValidationSet(synth, ValCount, ValSeed));
+        }
+        var (train, val) = SubsetDataset.Split(dataset);
+        return (new AugmentedDatasetSource(train, size), val);
+    }
+}
+
+/// <summary>The live training display: one bar over all steps, with epoch, step, loss, IoU, images/s and ETA.</summary>
+public static class TrainingView
+{
+    public static TrainResult Run(Trainer trainer, TrainOptions options, string runDir, bool resume, CancellationToken cancel)
+    {
+        TrainResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: (double)options.Epochs * options.StepsPerEpoch);
+                var progress = new SyncProgress<TrainProgress>(p =>
+                {
+                    task.Value = (p.Epoch - 1) * (double)p.StepsPerEpoch + p.Step;
+                    var iou = p.LastValidationIoU is { } v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "-";
+                    task.Description = FormattableString.Invariant(
+                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:0.000} val IoU {iou} {p.ImagesPerSecond:0.0} img/s ETA {p.Remaining:hh\\:mm\\:ss} {p.Phase}");
+                });
+                result = trainer.Run(runDir, resume, progress, cancel);
+                task.Value = task.MaxValue;
+            });
+        return result!;
+    }
+
+    /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and lag the bar).</summary>
+    sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    public static void PrintHistory(TrainResult result)
+    {
+        var table = new Table().Title("training");
+        table.AddColumns("epoch", "lr", "train loss", "val loss", "val IoU", "val Dice", "img/s", "s");
+        foreach (var m in result.History)
+            table.AddRow(I(m.Epoch), I($"{m.LearningRate:G3}"), I($"{m.TrainLoss:0.0000}"), I($"{m.ValidationLoss:0.0000}"),
+                I($"{m.ValidationIoU:0.0000}"), I($"{m.ValidationDice:0.0000}"), I($"{m.ImagesPerSecond:0.0}"), I($"{m.Seconds:0}"));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"best validation IoU {result.BestIoU.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)} at epoch {result.BestEpoch} ({result.Stopped})");
+    }
+
+    static string I(FormattableString s) => FormattableString.Invariant(s);
+    static string I(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

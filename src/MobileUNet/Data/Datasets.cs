@@ -1,0 +1,226 @@
+namespace MobileUNet.Data;
+
+/// <summary>A finite, indexable set of image + mask pairs, loaded lazily (one sample at a time).</summary>
+public interface ISegmentationDataset
+{
+    string Description { get; }
+    int Count { get; }
+    SegmentationSample Load(int index);
+}
+
+/// <summary>What makes a mask pixel foreground in a folder-pairs dataset.</summary>
+public abstract record ForegroundRule
+{
+    /// <summary>Grey (or red channel) value above 127: the usual 0/255 binary mask.</summary>
+    public sealed record Threshold : ForegroundRule;
+    /// <summary>Exactly this class value (class-id masks); 255 is then ignored.</summary>
+    public sealed record ClassValue(byte Value) : ForegroundRule;
+
+    public static ForegroundRule Binary { get; } = new Threshold();
+}
+
+static class DatasetFiles
+{
+    public static string RequireDirectory(string path, string what) =>
+        Directory.Exists(path) ? path : throw new DirectoryNotFoundException($"{path}: {what} folder not found.");
+
+    public static Dictionary<string, string> ImagesByStem(string dir, bool recursive = false)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        var files = Directory.EnumerateFiles(dir, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+            .Where(ImageFile.IsImage).Order(StringComparer.Ordinal);
+        foreach (var f in files)
+        {
+            var stem = Path.GetFileNameWithoutExtension(f);
+            if (!map.TryAdd(stem, f)) throw new InvalidDataException($"{f}: two images share the stem '{stem}' ({map[stem]}).");
+        }
+        return map;
+    }
+
+    /// <summary>Pairs images with masks by stem; an image without a mask is an error (not silently skipped).</summary>
+    public static List<(string Image, string Mask)> Pair(Dictionary<string, string> images, Dictionary<string, string> masks, string maskDir)
+    {
+        var pairs = new List<(string, string)>();
+        foreach (var (stem, image) in images.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (!masks.TryGetValue(stem, out var mask))
+                throw new InvalidDataException($"{image}: no mask named '{stem}.*' in {maskDir}.");
+            pairs.Add((image, mask));
+        }
+        return pairs;
+    }
+}
+
+/// <summary>
+/// <c>ROOT/images/*</c> + <c>ROOT/masks/*</c> matched by file stem. A mask pixel is foreground when its grey
+/// (red) value is above 127, or when it equals a chosen class value (then 255 means ignore).
+/// </summary>
+public sealed class FolderPairsDataset : ISegmentationDataset
+{
+    readonly List<(string Image, string Mask)> pairs;
+    readonly ForegroundRule rule;
+
+    public FolderPairsDataset(string root, ForegroundRule? rule = null)
+    {
+        DatasetFiles.RequireDirectory(root, "dataset");
+        var images = DatasetFiles.RequireDirectory(Path.Combine(root, "images"), "images");
+        var masks = DatasetFiles.RequireDirectory(Path.Combine(root, "masks"), "masks");
+        pairs = DatasetFiles.Pair(DatasetFiles.ImagesByStem(images), DatasetFiles.ImagesByStem(masks), masks);
+        if (pairs.Count == 0) throw new InvalidDataException($"{images}: no images (png, jpg, webp, bmp, ppm).");
+        this.rule = rule ?? ForegroundRule.Binary;
+        Description = $"folder pairs {root} ({pairs.Count} images)";
+    }
+
+    public string Description { get; }
+    public int Count => pairs.Count;
+
+    public SegmentationSample Load(int index)
+    {
+        var (imagePath, maskPath) = pairs[index];
+        var image = ImageFile.Read(imagePath);
+        var raw = ImageFile.Read(maskPath);
+        var mask = new Mask(raw.Width, raw.Height);
+        for (int i = 0; i < mask.Labels.Length; i++)
+        {
+            byte v = raw.Pixels[i * 4];
+            mask.Labels[i] = rule switch
+            {
+                ForegroundRule.ClassValue c => v == c.Value ? Mask.Foreground : v == 255 ? Mask.Ignore : Mask.Background,
+                _ => v > 127 ? Mask.Foreground : Mask.Background,
+            };
+        }
+        return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+    }
+}
+
+/// <summary>
+/// PASCAL VOC layout: <c>JPEGImages/*.jpg</c> + <c>SegmentationClass[PNG]/*.png</c> palette masks. The chosen
+/// class ids are foreground (person = 15), 255 (the object borders) is ignored, every other class is background.
+/// Only images that have a mask are used (VOC ships many unlabelled JPEGs).
+/// </summary>
+public sealed class VocDataset : ISegmentationDataset
+{
+    public const byte Person = 15;
+    readonly List<(string Image, string Mask)> pairs;
+    readonly HashSet<int> classes;
+
+    public VocDataset(string root, IEnumerable<int>? foregroundClasses = null)
+    {
+        DatasetFiles.RequireDirectory(root, "VOC dataset");
+        var images = DatasetFiles.RequireDirectory(Path.Combine(root, "JPEGImages"), "VOC JPEGImages");
+        var maskDir = new[] { "SegmentationClassPNG", "SegmentationClass" }.Select(d => Path.Combine(root, d)).FirstOrDefault(Directory.Exists)
+                      ?? throw new DirectoryNotFoundException($"{Path.Combine(root, "SegmentationClass")}: VOC mask folder not found.");
+        var masks = DatasetFiles.ImagesByStem(maskDir);
+        var imageMap = DatasetFiles.ImagesByStem(images);
+        // The direction is reversed from folder pairs: every mask needs its image.
+        pairs = [];
+        foreach (var (stem, mask) in masks.OrderBy(p => p.Key, StringComparer.Ordinal))
+            pairs.Add((imageMap.TryGetValue(stem, out var img) ? img : throw new InvalidDataException($"{mask}: no image '{stem}.jpg' in {images}."), mask));
+        if (pairs.Count == 0) throw new InvalidDataException($"{maskDir}: no VOC masks.");
+        classes = [.. foregroundClasses ?? [Person]];
+        Description = $"VOC {root} ({pairs.Count} images, classes {string.Join(",", classes)})";
+    }
+
+    public string Description { get; }
+    public int Count => pairs.Count;
+
+    public SegmentationSample Load(int index)
+    {
+        var (imagePath, maskPath) = pairs[index];
+        var image = ImageFile.Read(imagePath);
+        var ids = VocPalette.ClassIds(ImageFile.Read(maskPath), maskPath);
+        var mask = new Mask(ids.Width, ids.Height);
+        for (int i = 0; i < ids.Labels.Length; i++)
+            mask.Labels[i] = ids.Labels[i] == 255 ? Mask.Ignore : classes.Contains(ids.Labels[i]) ? Mask.Foreground : Mask.Background;
+        return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+    }
+}
+
+/// <summary>
+/// The PASCAL VOC colour map (also labelme's): class id bits spread over the top bits of R, G, B. It is
+/// one-to-one over 0..255, so decoded palette colours map back to class ids exactly.
+/// </summary>
+public static class VocPalette
+{
+    static readonly Dictionary<int, byte> IdByColour = Build();
+
+    public static (byte R, byte G, byte B) Colour(int id)
+    {
+        int r = 0, g = 0, b = 0, c = id;
+        for (int j = 0; j < 8; j++, c >>= 3)
+        {
+            r |= ((c >> 0) & 1) << (7 - j);
+            g |= ((c >> 1) & 1) << (7 - j);
+            b |= ((c >> 2) & 1) << (7 - j);
+        }
+        return ((byte)r, (byte)g, (byte)b);
+    }
+
+    static Dictionary<int, byte> Build()
+    {
+        var map = new Dictionary<int, byte>();
+        for (int id = 0; id < 256; id++)
+        {
+            var (r, g, b) = Colour(id);
+            map[(r << 16) | (g << 8) | b] = (byte)id;
+        }
+        return map;
+    }
+
+    /// <summary>Class ids of a decoded palette mask; a colour outside the VOC map is an error naming the file.</summary>
+    public static Mask ClassIds(RgbaImage decoded, string path)
+    {
+        var ids = new Mask(decoded.Width, decoded.Height);
+        var p = decoded.Pixels;
+        for (int i = 0; i < ids.Labels.Length; i++)
+        {
+            int key = (p[i * 4] << 16) | (p[i * 4 + 1] << 8) | p[i * 4 + 2];
+            ids.Labels[i] = IdByColour.TryGetValue(key, out var id)
+                ? id
+                : throw new InvalidDataException($"{path}: pixel ({i % decoded.Width},{i / decoded.Width}) has colour #{key:x6}, not a VOC palette class.");
+        }
+        return ids;
+    }
+}
+
+/// <summary>Which LFW Part Labels channel is the foreground: red = hair (the original's task), green = face/skin, blue = background.</summary>
+public enum LfwPart { Hair = 0, Face = 1, Background = 2 }
+
+/// <summary>
+/// LFW Part Labels: photos (e.g. <c>lfw_funneled/Name/Name_0001.jpg</c>, searched recursively) and
+/// <c>parts_lfw_funneled_gt_images/Name_0001.ppm</c> masks whose R/G/B channels are hair/face/background.
+/// Only photos with a mask are used (LFW has many more photos than labels).
+/// </summary>
+public sealed class LfwPartsDataset : ISegmentationDataset
+{
+    readonly List<(string Image, string Mask)> pairs;
+    readonly LfwPart part;
+
+    public LfwPartsDataset(string imagesRoot, string masksDir, LfwPart part = LfwPart.Hair)
+    {
+        DatasetFiles.RequireDirectory(imagesRoot, "LFW images");
+        DatasetFiles.RequireDirectory(masksDir, "LFW part masks");
+        var images = DatasetFiles.ImagesByStem(imagesRoot, recursive: true);
+        var masks = DatasetFiles.ImagesByStem(masksDir);
+        pairs = [];
+        foreach (var (stem, mask) in masks.OrderBy(p => p.Key, StringComparer.Ordinal))
+            pairs.Add((images.TryGetValue(stem, out var img) ? img : throw new InvalidDataException($"{mask}: no photo '{stem}.*' under {imagesRoot}."), mask));
+        if (pairs.Count == 0) throw new InvalidDataException($"{masksDir}: no .ppm part masks.");
+        this.part = part;
+        Description = $"LFW parts {masksDir} ({pairs.Count} images, {part})";
+    }
+
+    public string Description { get; }
+    public int Count => pairs.Count;
+
+    public SegmentationSample Load(int index)
+    {
+        var (imagePath, maskPath) = pairs[index];
+        var image = ImageFile.Read(imagePath);
+        var raw = ImageFile.Read(maskPath);
+        var mask = new Mask(raw.Width, raw.Height);
+        for (int i = 0; i < mask.Labels.Length; i++)
+            mask.Labels[i] = raw.Pixels[i * 4 + (int)part] > 127 ? Mask.Foreground : Mask.Background;
+        return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json.Serialization;
+using MobileUNet.Data;
+using MobileUNet.Model;
+
+namespace MobileUNet.Training;
+
+[JsonConverter(typeof(JsonStringEnumConverter<OptimizerKind>))]
+public enum OptimizerKind { Adam, Sgd }
+
+[JsonConverter(typeof(JsonStringEnumConverter<ScheduleKind>))]
+public enum ScheduleKind { Cosine, Step, Constant }
+
+/// <summary>Everything that decides a training run; recorded in the checkpoint so a resume can check it matches.</summary>
+public sealed record TrainOptions
+{
+    public required ModelSpec Spec { get; init; }
+    public int Epochs { get; init; } = 10;
+    public int StepsPerEpoch { get; init; } = 50;
+    public int BatchSize { get; init; } = 16;
+    public double LearningRate { get; init; } = 2e-3;
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; }
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+    /// <summary>Step schedule: multiply the rate by <see cref="StepGamma"/> every this many epochs.</summary>
+    public int StepEveryEpochs { get; init; } = 5;
+    public double StepGamma { get; init; } = 0.1;
+    /// <summary>Warm-up steps at the start (linear ramp), which keeps Adam's first updates from wrecking BN statistics.</summary>
+    public int WarmupSteps { get; init; } = 20;
+    public long Seed { get; init; } = 1;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Stop after the epoch that would run past this wall-clock budget (the schedule is not stretched).</summary>
+    public TimeSpan? TimeBudget { get; init; }
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), $"--epochs must be at least 1, got {Epochs}.");
+        if (StepsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(StepsPerEpoch), $"--steps must be at least 1, got {StepsPerEpoch}.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"--batch must be at least 1, got {BatchSize}.");
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), $"--lr must be positive, got {LearningRate}.");
+        if (Threads < 1) throw new ArgumentOutOfRangeException(nameof(Threads), $"--threads must be at least 1, got {Threads}.");
+    }
+}
+
+/// <summary>Where training samples come from: each is an S x S photo + mask, a pure function of (seed, index).</summary>
+public interface ITrainingSource
+{
+    string Description { get; }
+    SegmentationSample Sample(long seed, long index);
+}
+
+/// <summary>The unbounded composite stream.</summary>
+public sealed class SynthTrainingSource(CompositeSynthesizer synthesizer) : ITrainingSource
+{
+    public string Description => $"composites ({synthesizer.Size}px, unbounded)";
+    public SegmentationSample Sample(long seed, long index) => synthesizer.Generate(seed, index);
+}
+
+/// <summary>A finite dataset drawn at random with augmentation (zoom, rotation, flip, colour) to S x S.</summary>
+public sealed class AugmentedDatasetSource(ISegmentationDataset dataset, int size, AugmentOptions? augment = null) : ITrainingSource
+{
+    readonly AugmentOptions augment = augment ?? AugmentOptions.Default;
+    public string Description => dataset.Description + " with augmentation";
+
+    public SegmentationSample Sample(long seed, long index)
+    {
+        var rng = SampleRandom.For(seed, 3, index);
+        return Augmenter.Apply(dataset.Load(rng.Next(dataset.Count)), size, augment, rng);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using MobileUNet.Data;
+using MobileUNet.Evaluation;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+using MobileUNet.Platform;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileUNet.Training;
+
+/// <summary>A snapshot for the progress display.</summary>
+public sealed record TrainProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double? LastValidationIoU,
+                                   double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Remaining, string Phase);
+
+public enum StopReason { Completed, TimeBudget, AlreadyComplete }
+
+public sealed record TrainResult(string RunDirectory, string LastCheckpoint, string BestCheckpoint, int FirstEpoch, int LastEpoch,
+                                 double BestIoU, int BestEpoch, StopReason Stopped, IReadOnlyList<EpochMetrics> History);
+
+/// <summary>Loss became NaN or infinite: training stops and the last finished epoch's checkpoint stays as it was.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>
+/// Trains a <see cref="Model.MobileUNet"/> with BCE + (1 - Dice), Adam or SGD with momentum, a warm-up then cosine
+/// or step schedule; validates every epoch and writes a resumable checkpoint after each one.
+/// </summary>
+public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISegmentationDataset validation, Normalization normalization)
+{
+    // The plan: the requested options, with Epochs fitted to the time budget after the first epoch.
+    TrainOptions options = null!;
+
+    public TrainResult Run(string runDir, bool resume, IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
+    {
+        options = requested;
+        options.Validate();
+        TorchNativeLoader.EnsureLoadable();
+        torch.set_num_threads(options.Threads);
+        // libtorch 2.10's oneDNN convolutions are wrong on this machine kind (forward values off, NaN input
+        // gradients at b18 in backward); EnsureLoadable's probe detects that and switches libtorch to its native
+        // kernels (TorchCpuBackend), which train cleanly.
+        Directory.CreateDirectory(runDir);
+        var lastPath = Path.Combine(runDir, Checkpoint.Last);
+        TrainingState? state = null;
+        if (resume)
+        {
+            if (!File.Exists(lastPath)) throw new FileNotFoundException($"{lastPath}: no checkpoint to resume from.", lastPath);
+            state = Checkpoint.ReadState(lastPath);
+            if (state.Options.Spec != options.Spec)
+                throw new InvalidDataException($"{lastPath}: checkpoint is for {state.Options.Spec}, but this run asks for {options.Spec}.");
+            if (options.TimeBudget is not null) options = options with { Epochs = state.Options.Epochs };
+        }
+        else if (File.Exists(lastPath))
+            throw new InvalidOperationException($"{lastPath}: the run folder already holds a checkpoint; pass --resume to continue it or choose another output folder.");
+
+        // Weight initialisation is the only use of torch's generator; data randomness is (seed, sample index).
+        torch.manual_seed(options.Seed);
+        using var model = new Model.MobileUNet(options.Spec);
+        using var optimizer = CreateOptimizer(model);
+        if (state is not null)
+        {
+            WeightsFile.LoadInto(model, lastPath);
+            Checkpoint.LoadOptimizer(optimizer, Path.Combine(runDir, state.OptimizerFile));
+        }
+
+        var history = new List<EpochMetrics>(state?.History ?? []);
+        int firstEpoch = (state?.Epoch ?? 0) + 1;
+        double bestIoU = state?.BestIoU ?? -1;
+        int bestEpoch = state?.BestEpoch ?? 0;
+        long step = state?.GlobalStep ?? 0;
+        var stopped = firstEpoch > options.Epochs ? StopReason.AlreadyComplete : StopReason.Completed;
+        var clock = Stopwatch.StartNew();
+        double lastEpochSeconds = 0;
+        int lastEpoch = firstEpoch - 1;
+
+        for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
+        {
+            if (options.TimeBudget is { } budget && epoch > firstEpoch && clock.Elapsed.TotalSeconds + lastEpochSeconds > budget.TotalSeconds)
+            {
+                stopped = StopReason.TimeBudget;
+                break;
+            }
+            var epochClock = Stopwatch.StartNew();
+            var (loss, bce, dice, imagesPerSecond, lr) = TrainEpoch(model, optimizer, epoch, ref step, history.LastOrDefault()?.ValidationIoU, clock, progress, cancel);
+            progress?.Report(new TrainProgress(epoch, options.Epochs, options.StepsPerEpoch, options.StepsPerEpoch, loss,
+                history.LastOrDefault()?.ValidationIoU, imagesPerSecond, clock.Elapsed, TimeSpan.Zero, "validating"));
+            var (valLoss, valMetrics) = Validate(model, cancel);
+            lastEpochSeconds = epochClock.Elapsed.TotalSeconds;
+            var metrics = new EpochMetrics(epoch, step, lr, loss, bce, dice, valLoss, valMetrics.IoU, valMetrics.Dice, imagesPerSecond, lastEpochSeconds);
+            history.Add(metrics);
+            bool isBest = metrics.ValidationIoU > bestIoU;
+            if (isBest) { bestIoU = metrics.ValidationIoU; bestEpoch = epoch; }
+            if (epoch == 2 && firstEpoch <= 2 && options.TimeBudget is { } fit)
+            {
+                // Fit the schedule to the budget once, from the second epoch's measured time (the first pays for
+                // warm-up), so the cosine reaches its low learning rates inside the box instead of being cut off
+                // half-way. The fitted count is recorded in the checkpoint, so a resume follows the same plan.
+                int affordable = epoch + Math.Max(0, (int)Math.Floor((fit.TotalSeconds - clock.Elapsed.TotalSeconds) / lastEpochSeconds));
+                if (affordable < options.Epochs) options = options with { Epochs = affordable };
+            }
+            var newState = new TrainingState(epoch, step, step * options.BatchSize, options.Seed, $"optimizer-epoch{epoch:D4}.bin",
+                                             bestIoU, bestEpoch, history, options);
+            Checkpoint.Save(runDir, model, optimizer, normalization, newState, isBest);
+            TrainingLog.Write(runDir, history);
+            lastEpoch = epoch;
+        }
+        return new TrainResult(runDir, lastPath, Path.Combine(runDir, Checkpoint.Best), firstEpoch, lastEpoch, bestIoU, bestEpoch, stopped, history);
+    }
+
+    TorchSharp.Modules.OptimizerHelper CreateOptimizer(Model.MobileUNet model) => options.Optimizer switch
+    {
+        OptimizerKind.Sgd => optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
+        _ => optim.Adam(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay),
+    };
+
+    (double Loss, double Bce, double Dice, double ImagesPerSecond, double LearningRate) TrainEpoch(
+        Model.MobileUNet model, TorchSharp.Modules.OptimizerHelper optimizer, int epoch, ref long step, double? lastIoU,
+        Stopwatch clock, IProgress<TrainProgress>? progress, CancellationToken cancel)
+    {
+        model.train();
+        double sumLoss = 0, sumBce = 0, sumDice = 0, lr = 0;
+        var epochClock = Stopwatch.StartNew();
+        int b = options.BatchSize, s = options.Spec.InputSize;
+        long totalSteps = (long)options.Epochs * options.StepsPerEpoch;
+        for (int i = 0; i < options.StepsPerEpoch; i++, step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            long first = step * b;
+            var samples = new SegmentationSample[b];
+            Parallel.For(0, b, k => samples[k] = source.Sample(options.Seed, first + k));
+            lr = LearningRateSchedule.At(options, step);
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+
+            using var scope = NewDisposeScope();
+            var (images, target, valid) = Batch.ToTensors(samples, s, normalization);
+            using var logits = model.forward(images);
+            var parts = SegmentationLoss.BceDice(logits, target, valid);
+            double loss = parts.Total.item<float>();
+            if (!double.IsFinite(loss))
+                throw new TrainingDivergedException($"loss became {loss} at epoch {epoch}, step {i + 1} (learning rate {lr:G3}); stopped, the last finished epoch's checkpoint is kept. Try a lower --lr.");
+            optimizer.zero_grad();
+            parts.Total.backward();
+            optimizer.step();
+            sumLoss += loss; sumBce += parts.Bce.item<float>(); sumDice += parts.Dice.item<float>();
+
+            double ips = (i + 1) * b / epochClock.Elapsed.TotalSeconds;
+            long remainingSteps = totalSteps - step - 1;
+            progress?.Report(new TrainProgress(epoch, options.Epochs, i + 1, options.StepsPerEpoch, sumLoss / (i + 1), lastIoU, ips,
+                clock.Elapsed, TimeSpan.FromSeconds(remainingSteps * b / Math.Max(ips, 1e-9)), "training"));
+        }
+        int n = options.StepsPerEpoch;
+        return (sumLoss / n, sumBce / n, sumDice / n, n * b / epochClock.Elapsed.TotalSeconds, lr);
+    }
+
+    /// <summary>Loss and pooled metrics over the validation set at the model's size (eval mode, no autograd).</summary>
+    (double Loss, SegmentationMetrics Metrics) Validate(Model.MobileUNet model, CancellationToken cancel)
+    {
+        model.eval();
+        int s = options.Spec.InputSize;
+        var pooled = default(ConfusionMatrix);
+        double lossSum = 0;
+        int batches = 0;
+        using var _ = no_grad();
+        for (int start = 0; start < validation.Count; start += options.BatchSize)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int count = Math.Min(options.BatchSize, validation.Count - start);
+            var samples = new SegmentationSample[count];
+            Parallel.For(0, count, k => samples[k] = Batch.ToModelSize(validation.Load(start + k), s));
+            using var scope = NewDisposeScope();
+            var (images, target, valid) = Batch.ToTensors(samples, s, normalization);
+            using var logits = model.forward(images);
+            lossSum += SegmentationLoss.BceDice(logits, target, valid).Total.item<float>();
+            batches++;
+            var probabilities = logits.sigmoid().contiguous().data<float>().ToArray();
+            for (int k = 0; k < count; k++)
+                pooled += ConfusionMatrix.Of(probabilities.AsSpan(k * s * s, s * s), samples[k].Mask.Labels);
+        }
+        model.train();
+        return (lossSum / Math.Max(1, batches), pooled.Metrics());
+    }
+}
+
+/// <summary>Samples to tensors: images normalised with <see cref="Normalization.ToChw"/>, masks as 0/1 targets and a validity plane.</summary>
+public static class Batch
+{
+    public static (Tensor Images, Tensor Target, Tensor Valid) ToTensors(IReadOnlyList<SegmentationSample> samples, int size, Normalization normalization)
+    {
+        int n = samples.Count, plane = size * size;
+        var images = new float[n * 3 * plane];
+        var target = new float[n * plane];
+        var valid = new float[n * plane];
+        for (int k = 0; k < n; k++)
+        {
+            var sample = samples[k];
+            if (sample.Image.Width != size || sample.Image.Height != size)
+                throw new ArgumentException($"{sample.Name}: sample is {sample.Image.Width}x{sample.Image.Height}, expected {size}x{size}.");
+            normalization.ToChw(sample.Image.Pixels, 4, images.AsSpan(k * 3 * plane, 3 * plane));
+            var labels = sample.Mask.Labels;
+            for (int i = 0; i < plane; i++)
+            {
+                target[k * plane + i] = labels[i] == Mask.Foreground ? 1f : 0f;
+                valid[k * plane + i] = labels[i] == Mask.Ignore ? 0f : 1f;
+            }
+        }
+        return (tensor(images, [n, 3, size, size]), tensor(target, [n, 1, size, size]), tensor(valid, [n, 1, size, size]));
+    }
+
+    /// <summary>Resizes a sample to S x S for validation: bilinear photo, nearest mask.</summary>
+    public static SegmentationSample ToModelSize(SegmentationSample sample, int size) =>
+        sample.Image.Width == size && sample.Image.Height == size
+            ? sample
+            : new SegmentationSample(sample.Name, sample.Image.Resize(size, size), sample.Mask.ResizeNearest(size, size));
+}

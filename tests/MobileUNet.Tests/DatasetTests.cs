@@ -1,0 +1,158 @@
+using MobileUNet.Data;
+
+namespace MobileUNet.Tests;
+
+public class DatasetTests
+{
+    static string FolderPairs(params (string Image, int W, int H, string? Mask, int MW, int MH)[] items)
+    {
+        var root = TestData.TempDir();
+        foreach (var (image, w, h, mask, mw, mh) in items)
+        {
+            ImageFile.WritePng(Path.Combine(root, "images", image + ".png"), TestData.Blocks(w, h, (1, 1, 2, 2), (255, 0, 0), (0, 0, 255)));
+            if (mask is not null)
+            {
+                var grey = new byte[mw * mh];
+                grey[0] = 255; grey[1] = 15; grey[2] = 128;
+                ImageFile.WriteGreyPng(Path.Combine(root, "masks", mask + ".png"), mw, mh, grey);
+            }
+        }
+        Directory.CreateDirectory(Path.Combine(root, "masks"));
+        return root;
+    }
+
+    [Fact]
+    public void Folder_pairs_match_by_stem_and_threshold_or_class_value()
+    {
+        var root = FolderPairs(("b", 4, 4, "b", 4, 4), ("a", 4, 4, "a", 4, 4));
+        var binary = new FolderPairsDataset(root);
+        Assert.Equal(2, binary.Count);
+        var a = binary.Load(0);
+        Assert.Equal("a", a.Name);
+        Assert.Equal(new byte[] { 1, 0, 1, 0 }, a.Mask.Labels[..4]);
+        var byClass = new FolderPairsDataset(root, new ForegroundRule.ClassValue(15)).Load(0);
+        Assert.Equal(new byte[] { Mask.Ignore, 1, 0, 0 }, byClass.Mask.Labels[..4]);
+    }
+
+    [Fact]
+    public void Folder_pairs_refuse_missing_folders_missing_masks_and_size_mismatch()
+    {
+        var missing = Path.Combine(TestData.TempDir(), "nope");
+        Assert.Contains("nope", Assert.Throws<DirectoryNotFoundException>(() => new FolderPairsDataset(missing)).Message);
+
+        var orphan = FolderPairs(("a", 4, 4, "a", 4, 4), ("lonely", 4, 4, null, 0, 0));
+        var e = Assert.Throws<InvalidDataException>(() => new FolderPairsDataset(orphan));
+        Assert.Contains("lonely.png", e.Message);
+        Assert.Contains("no mask", e.Message);
+
+        var mismatch = FolderPairs(("a", 4, 4, "a", 5, 4));
+        var size = Assert.Throws<InvalidDataException>(() => new FolderPairsDataset(mismatch).Load(0));
+        Assert.Contains(Path.Combine("masks", "a.png"), size.Message);
+        Assert.Contains("5x4", size.Message);
+    }
+
+    [Fact]
+    public void Voc_palette_masks_give_person_and_ignore()
+    {
+        Assert.Equal(((byte)192, (byte)128, (byte)128), VocPalette.Colour(15));
+        Assert.Equal(((byte)224, (byte)224, (byte)192), VocPalette.Colour(255));
+        // Counted by hand from the labelme example masks: 000003 and 000006 show people, 000025 a bus (6) and no person.
+        var voc = new VocDataset(TestData.Voc);
+        Assert.Equal(3, voc.Count);
+        int[] expectedPerson = [32900, 34792, 0];
+        for (int i = 0; i < voc.Count; i++)
+        {
+            var s = voc.Load(i);
+            Assert.Equal(expectedPerson[i], s.Mask.Labels.Count(l => l == Mask.Foreground));
+        }
+        Assert.Equal(9460, voc.Load(0).Mask.Labels.Count(l => l == Mask.Ignore));
+        Assert.Equal(118222, new VocDataset(TestData.Voc, [6]).Load(2).Mask.Labels.Count(l => l == Mask.Foreground));
+    }
+
+    [Fact]
+    public void Lfw_parts_choose_the_channel()
+    {
+        var root = TestData.TempDir();
+        ImageFile.WritePng(Path.Combine(root, "lfw", "Some_One", "Some_One_0001.png"), TestData.Blocks(2, 1, (0, 0, 1, 1), (1, 2, 3), (4, 5, 6)));
+        Directory.CreateDirectory(Path.Combine(root, "parts"));
+        File.WriteAllBytes(Path.Combine(root, "parts", "Some_One_0001.ppm"), [.. "P6 2 1 255\n"u8.ToArray(), 255, 0, 0, 0, 255, 0]);
+        var hair = new LfwPartsDataset(Path.Combine(root, "lfw"), Path.Combine(root, "parts"), LfwPart.Hair).Load(0);
+        Assert.Equal(new byte[] { 1, 0 }, hair.Mask.Labels);
+        var face = new LfwPartsDataset(Path.Combine(root, "lfw"), Path.Combine(root, "parts"), LfwPart.Face).Load(0);
+        Assert.Equal(new byte[] { 0, 1 }, face.Mask.Labels);
+    }
+}
+
+public class AugmentationTests
+{
+    // The photo's colour encodes the mask (red = foreground, blue = background), so after any transform each
+    // mask label must sit on a pixel of its own colour; only pixels on the block edge may blend.
+    static int Misaligned(SegmentationSample s)
+    {
+        int bad = 0;
+        for (int i = 0; i < s.Mask.Labels.Length; i++)
+        {
+            byte r = s.Image.Pixels[i * 4], b = s.Image.Pixels[i * 4 + 2];
+            bool red = r > b;
+            if ((s.Mask.Labels[i] == Mask.Foreground) != red) bad++;
+        }
+        return bad;
+    }
+
+    [Fact]
+    public void Geometric_augmentation_moves_image_and_mask_together()
+    {
+        var image = TestData.Blocks(90, 60, (20, 10, 40, 30), (255, 0, 0), (0, 0, 255));
+        var mask = new Mask(90, 60);
+        for (int y = 10; y < 40; y++) for (int x = 20; x < 60; x++) mask.Labels[y * 90 + x] = Mask.Foreground;
+        var sample = new SegmentationSample("blocks", image, mask);
+        var options = new AugmentOptions(1.0, 2.0, 30, true, ColourJitter.None);
+        int changed = 0;
+        for (int seed = 0; seed < 20; seed++)
+        {
+            var aug = Augmenter.Apply(sample, 64, options, SampleRandom.For(seed, 0, 0));
+            Assert.Equal((64, 64), (aug.Image.Width, aug.Mask.Width));
+            Assert.True(Misaligned(aug) <= 2, $"seed {seed}: {Misaligned(aug)} pixels disagree");
+            if (!aug.Mask.Labels.SequenceEqual(Augmenter.Apply(sample, 64, AugmentOptions.None, new Random(0)).Mask.Labels)) changed++;
+        }
+        Assert.True(changed >= 15, "augmentation should change the geometry for most seeds");
+    }
+
+    [Fact]
+    public void Colour_jitter_changes_pixels_but_not_labels()
+    {
+        var image = TestData.Blocks(32, 32, (8, 8, 16, 16), (200, 60, 40), (30, 40, 180));
+        var mask = new Mask(32, 32);
+        var jittered = Augmenter.Apply(new SegmentationSample("c", image, mask), 32, AugmentOptions.Default with { MaxZoom = 1, MaxRotationDegrees = 0, HorizontalFlip = false }, new Random(3));
+        Assert.NotEqual(image.Pixels, jittered.Image.Pixels);
+        Assert.Equal(mask.Labels, jittered.Mask.Labels);
+    }
+
+    [Fact]
+    public void Composite_masks_are_exactly_the_pasted_cutout_and_repeat_per_seed()
+    {
+        var cutout = new RgbaImage(40, 60);
+        for (int y = 5; y < 55; y++) for (int x = 8; x < 32; x++) { int o = (y * 40 + x) * 4; cutout.Pixels[o] = 255; cutout.Pixels[o + 3] = 255; }
+        var background = TestData.Blocks(80, 50, (0, 0, 0, 0), (0, 0, 0), (0, 0, 255));
+        var synth = new CompositeSynthesizer([cutout], [background], 64, new SynthOptions(CutoutColour: ColourJitter.None, ImageColour: ColourJitter.None));
+        for (int i = 0; i < 10; i++)
+        {
+            var s = synth.Generate(7, i);
+            Assert.True(Misaligned(s) == 0, $"composite {i}: {Misaligned(s)} pixels disagree");
+            Assert.True(s.Mask.Labels.Count(l => l == Mask.Foreground) > 64 * 64 / 20);
+            Assert.Equal(s.Image.Pixels, synth.Generate(7, i).Image.Pixels);
+        }
+        Assert.NotEqual(synth.Generate(7, 0).Mask.Labels, synth.Generate(7, 1).Mask.Labels);
+    }
+
+    [Fact]
+    public void Default_data_composites_and_validation_set_are_seeded()
+    {
+        var synth = CompositeSynthesizer.FromFolders(TestData.Cutouts, TestData.Backgrounds, 64);
+        var val = new SynthValidationSet(synth, 4, 1000);
+        Assert.Equal(val.Load(2).Image.Pixels, new SynthValidationSet(synth, 4, 1000).Load(2).Image.Pixels);
+        Assert.NotEqual(val.Load(2).Image.Pixels, synth.Generate(1000, 2).Image.Pixels); // validation is its own stream
+        var fg = val.Load(0).Mask.Labels.Count(l => l == Mask.Foreground);
+        Assert.InRange(fg, 64 * 64 / 20, 64 * 64 * 9 / 10);
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using MobileUNet.Data;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+
+namespace MobileUNet.Tests;
+
+/// <summary>The real `mobileunet` program on real files: outputs, and one-line errors with no partial outputs.</summary>
+public class TrainEvalCliTests
+{
+    static readonly Lazy<string> TinyModel = new(() =>
+    {
+        Torch.EnsureReady();
+        var path = Path.Combine(TestData.TempDir(), "tiny.munet");
+        using var model = new Model.MobileUNet(new ModelSpec(0.25, 32));
+        WeightsFile.Save(model, path, Training.Checkpoint.Extra(Normalization.ImageNet, null));
+        return path;
+    });
+
+    static void AssertOneLineError(Cli.Result r, string mustName)
+    {
+        Assert.NotEqual(0, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error:", line);
+        Assert.Contains(mustName, line);
+    }
+
+    [Fact]
+    public void Predict_writes_mask_and_overlay_at_the_photo_size()
+    {
+        var outDir = Path.Combine(TestData.TempDir(), "pred");
+        var photo = Path.Combine(TestData.Root, "demo", "chelsea.png");
+        var r = Cli.Run("predict", TinyModel.Value, photo, "-o", outDir);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var source = ImageFile.Read(photo);
+        var mask = ImageFile.Read(Path.Combine(outDir, "chelsea.mask.png"));
+        var overlay = ImageFile.Read(Path.Combine(outDir, "chelsea.overlay.png"));
+        Assert.Equal((source.Width, source.Height), (mask.Width, mask.Height));
+        Assert.Equal((source.Width, source.Height), (overlay.Width, overlay.Height));
+        Assert.All(Enumerable.Range(0, 200), i => Assert.True(mask.Pixels[i * 4] is 0 or 255));
+    }
+
+    [Fact]
+    public void Eval_on_voc_writes_json_with_every_image()
+    {
+        var json = Path.Combine(TestData.TempDir(), "eval.json");
+        var r = Cli.Run("eval", TinyModel.Value, "--voc", TestData.Voc, "--json", json, "--threshold", "0.4");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(3, doc.RootElement.GetProperty("perImage").GetArrayLength());
+        Assert.Equal(0.4, doc.RootElement.GetProperty("threshold").GetDouble(), 5);
+        var iou = doc.RootElement.GetProperty("pooled").GetProperty("iou").GetDouble();
+        Assert.InRange(iou, 0, 1);
+    }
+
+    [Fact]
+    public void Data_synth_writes_a_folder_pairs_dataset_that_loads()
+    {
+        var outDir = Path.Combine(TestData.TempDir(), "synth");
+        var r = Cli.Run("data", "synth", "-o", outDir, "--count", "3", "--size", "64", "--seed", "5");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var dataset = new FolderPairsDataset(outDir);
+        Assert.Equal(3, dataset.Count);
+        Assert.Contains(dataset.Load(1).Mask.Labels, l => l == Mask.Foreground);
+    }
+
+    [Fact]
+    public void Unreadable_checkpoint_is_one_error_line()
+    {
+        var bad = Path.Combine(TestData.TempDir(), "broken.munet");
+        File.WriteAllBytes(bad, [.. "MUNETW01"u8.ToArray(), 1, 2]);
+        AssertOneLineError(Cli.Run("eval", bad, "--voc", TestData.Voc), "broken.munet");
+        var outDir = Path.Combine(TestData.TempDir(), "never");
+        AssertOneLineError(Cli.Run("predict", bad, Path.Combine(TestData.Root, "demo"), "-o", outDir), "broken.munet");
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void Bad_images_stop_predict_before_any_output()
+    {
+        var input = TestData.TempDir();
+        File.Copy(Path.Combine(TestData.Root, "demo", "chelsea.png"), Path.Combine(input, "a.png"));
+        File.WriteAllBytes(Path.Combine(input, "b.png"), File.ReadAllBytes(Path.Combine(TestData.Root, "demo", "chelsea.png"))[..5000]);
+        var outDir = Path.Combine(TestData.TempDir(), "out");
+        AssertOneLineError(Cli.Run("predict", TinyModel.Value, input, "-o", outDir), "b.png");
+        Assert.False(Directory.Exists(outDir));
+
+        File.WriteAllBytes(Path.Combine(input, "b.png"), []);
+        AssertOneLineError(Cli.Run("predict", TinyModel.Value, input, "-o", outDir), "b.png: empty file");
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void Bad_datasets_are_one_error_line_naming_the_file()
+    {
+        var missing = Path.Combine(TestData.TempDir(), "missing");
+        AssertOneLineError(Cli.Run("eval", TinyModel.Value, "--data", missing), "missing");
+
+        var root = TestData.TempDir();
+        ImageFile.WritePng(Path.Combine(root, "images", "x.png"), TestData.Blocks(8, 8, (0, 0, 4, 4), (1, 1, 1), (2, 2, 2)));
+        ImageFile.WritePng(Path.Combine(root, "images", "y.png"), TestData.Blocks(8, 8, (0, 0, 4, 4), (1, 1, 1), (2, 2, 2)));
+        ImageFile.WriteGreyPng(Path.Combine(root, "masks", "x.png"), 8, 8, new byte[64]);
+        var runDir = Path.Combine(TestData.TempDir(), "run");
+        AssertOneLineError(Cli.Run("train", "--data", root, "--alpha", "0.25", "--size", "32", "--epochs", "1", "--steps", "1", "-o", runDir), "y.png");
+        Assert.False(Directory.Exists(runDir));
+
+        ImageFile.WriteGreyPng(Path.Combine(root, "masks", "y.png"), 9, 8, new byte[72]);
+        var json = Path.Combine(TestData.TempDir(), "e.json");
+        AssertOneLineError(Cli.Run("eval", TinyModel.Value, "--data", root, "--json", json), Path.Combine("masks", "y.png"));
+        Assert.False(File.Exists(json));
+    }
+}

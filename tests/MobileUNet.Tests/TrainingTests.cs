@@ -1,0 +1,103 @@
+using MobileUNet.Data;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+using MobileUNet.Training;
+
+namespace MobileUNet.Tests;
+
+public class TrainingTests
+{
+    // A tiny model on tiny composites: a couple of seconds per run on one thread.
+    static readonly Lazy<CompositeSynthesizer> Synth = new(() => CompositeSynthesizer.FromFolders(TestData.Cutouts, TestData.Backgrounds, 32));
+
+    static TrainOptions Tiny(int epochs) => new()
+    {
+        Spec = new ModelSpec(0.25, 32),
+        Epochs = epochs,
+        StepsPerEpoch = 6,
+        BatchSize = 8,
+        LearningRate = 5e-3,
+        WarmupSteps = 2,
+        Threads = 1,
+        Seed = 3,
+    };
+
+    static Trainer TinyTrainer(TrainOptions o) =>
+        new(o, new SynthTrainingSource(Synth.Value), new SynthValidationSet(Synth.Value, 8, 99), Normalization.ImageNet);
+
+    [Fact]
+    public void Short_training_run_lowers_the_loss_and_writes_its_files()
+    {
+        Torch.EnsureReady();
+        var dir = TestData.TempDir();
+        var result = TinyTrainer(Tiny(3)).Run(dir, resume: false);
+        Assert.Equal(3, result.History.Count);
+        Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss - 0.05,
+            $"loss {result.History[0].TrainLoss:0.000} -> {result.History[^1].TrainLoss:0.000}");
+        foreach (var f in new[] { Checkpoint.Last, Checkpoint.Best, TrainingLog.Csv, TrainingLog.JsonFile, TrainingLog.Chart, "optimizer-epoch0003.bin" })
+            Assert.True(File.Exists(Path.Combine(dir, f)), f);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(dir, TrainingLog.Csv)).Length);
+        var header = WeightsFile.ReadHeader(Path.Combine(dir, Checkpoint.Best));
+        Assert.Equal(Normalization.ImageNet, Checkpoint.NormalizationOf(header));
+        Assert.Equal(result.BestEpoch, Checkpoint.ReadState(Path.Combine(dir, Checkpoint.Best)).Epoch);
+        Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp"));
+    }
+
+    [Fact]
+    public void Resume_after_an_interruption_continues_with_identical_state()
+    {
+        Torch.EnsureReady();
+        var straight = TestData.TempDir();
+        var straightResult = TinyTrainer(Tiny(2)).Run(straight, resume: false);
+
+        // Interrupt the second run partway through epoch 2 (as a kill would), then resume it.
+        var interrupted = TestData.TempDir();
+        using var cancel = new CancellationTokenSource();
+        var progress = new Stop(p => { if (p.Epoch == 2 && p.Step == 3) cancel.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => TinyTrainer(Tiny(2)).Run(interrupted, resume: false, progress, cancel.Token));
+        Assert.Equal(1, Checkpoint.ReadState(Path.Combine(interrupted, Checkpoint.Last)).Epoch);
+        Assert.Throws<InvalidOperationException>(() => TinyTrainer(Tiny(2)).Run(interrupted, resume: false));
+        var resumed = TinyTrainer(Tiny(2)).Run(interrupted, resume: true);
+
+        Assert.Equal(2, resumed.FirstEpoch);
+        Assert.Equal(2, resumed.History.Count);
+        Assert.Equal(straightResult.History[0], resumed.History[0] with { Seconds = straightResult.History[0].Seconds, ImagesPerSecond = straightResult.History[0].ImagesPerSecond });
+        Assert.Equal(straightResult.History[1].TrainLoss, resumed.History[1].TrainLoss, 4);
+        Assert.Equal(straightResult.History[1].ValidationIoU, resumed.History[1].ValidationIoU, 4);
+        var (a, _) = WeightsFile.Load(Path.Combine(straight, Checkpoint.Last));
+        var (b, _) = WeightsFile.Load(Path.Combine(interrupted, Checkpoint.Last));
+        using (a) using (b)
+        {
+            var bState = b.state_dict();
+            foreach (var (name, t) in a.state_dict())
+                Assert.True(t.allclose(bState[name], rtol: 1e-4, atol: 1e-5), $"{name} differs after resume");
+        }
+        Assert.Single(Directory.EnumerateFiles(interrupted, "optimizer-epoch*.bin"));
+    }
+
+    [Fact]
+    public void Resume_refuses_a_missing_or_mismatched_checkpoint()
+    {
+        Torch.EnsureReady();
+        var empty = TestData.TempDir();
+        Assert.Contains(Checkpoint.Last, Assert.Throws<FileNotFoundException>(() => TinyTrainer(Tiny(1)).Run(empty, resume: true)).Message);
+    }
+
+    [Fact]
+    public void Nan_loss_stops_training_with_a_clear_message_and_no_checkpoint()
+    {
+        Torch.EnsureReady();
+        var dir = TestData.TempDir();
+        // A zero standard deviation turns black pixels into 0 * infinity = NaN inputs, hence a NaN loss.
+        var broken = new Normalization([0.5f, 0.5f, 0.5f], [0f, 0f, 0f]);
+        var trainer = new Trainer(Tiny(1), new SynthTrainingSource(Synth.Value), new SynthValidationSet(Synth.Value, 8, 99), broken);
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run(dir, resume: false));
+        Assert.Contains("epoch 1, step 1", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, Checkpoint.Last)));
+    }
+
+    sealed class Stop(Action<TrainProgress> action) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => action(value);
+    }
+}
