@@ -48,7 +48,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         public int Batch { get; init; } = 1;
 
         [CommandOption("--model <FILE>")]
-        [Description("Time this trained .munet file instead of untrained weights of the grid.")]
+        [Description("Time this trained .munet file or MobileUNet .onnx export instead of untrained weights of the grid.")]
         public string? Model { get; init; }
 
         [CommandOption("--budget-seconds <S>")]
@@ -98,11 +98,14 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         if (settings.Model is { } file)
         {
             if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such model file.");
-            specs = [WeightsFile.ReadHeader(file).Spec];
+            specs = [file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxBackend.ReadSpec(file) : WeightsFile.ReadHeader(file).Spec];
         }
         else specs = GridOptions.Specs(settings.Alphas, settings.Sizes, settings.Upsampling);
 
-        var backends = BenchBackends.Resolve(settings.Backend, settings.ExecutionProvider);
+        // An .onnx model runs on ONNX Runtime only: "all" means the onnx backend then.
+        bool onnxFile = settings.Model?.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) == true;
+        var backends = BenchBackends.Resolve(onnxFile && settings.Backend.Equals("all", StringComparison.OrdinalIgnoreCase) ? "onnx" : settings.Backend,
+            settings.ExecutionProvider);
         var threads = settings.Threads is { } t ? ParseThreads(t) : [Environment.ProcessorCount];
         var plan = new BenchPlan(specs, backends, settings.ExecutionProvider, threads, settings.Batch, new BenchBudget(settings.BudgetSeconds),
             settings.Model, settings.Parts, null, settings.Blocks, new ModelSpec(settings.BlockAlpha, settings.BlockSize), settings.Machine,

@@ -1,19 +1,34 @@
 namespace MobileUNet.Benchmarks;
 
 /// <summary>
-/// The backends this build can time, by name, with the execution providers each can serve here. The ONNX
-/// Runtime backend registers as "onnx" with the providers its runtime reports available
+/// The backends this build can time, by name, with the execution providers each can serve here: "torch"
+/// (TorchSharp eager, cpu) and "onnx" with the providers its runtime reports available
 /// (<c>OrtEnv.GetAvailableProviders()</c>, mapped to cpu, cuda, coreml, nnapi, xnnpack).
 /// </summary>
 public static class BenchBackends
 {
     sealed record Entry(IReadOnlyList<string> Providers, Func<string, IBenchBackend> Create);
 
-    static readonly Dictionary<string, Entry> Entries = new(StringComparer.OrdinalIgnoreCase)
+    static readonly Dictionary<string, Entry> Entries = BuiltIn();
+
+    static Dictionary<string, Entry> BuiltIn()
     {
-        // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
-        ["torch"] = new(["cpu"], _ => new TorchBackend()),
-    };
+        var entries = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase)
+        {
+            // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
+            ["torch"] = new(["cpu"], _ => new TorchBackend()),
+        };
+        try
+        {
+            // ONNX Runtime serves the execution providers its native build reports (cpu only in the NuGet CPU package).
+            entries["onnx"] = new(OnnxBackend.AvailableProviders(), ep => new OnnxBackend(ep));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
+        {
+            // ONNX Runtime's native library does not load on this platform: the torch backend still runs.
+        }
+        return entries;
+    }
 
     /// <summary>Every backend name this build knows, in the order "all" runs them.</summary>
     public static IReadOnlyList<string> Names
@@ -53,8 +68,6 @@ public static class BenchBackends
             {
                 if (!Entries.TryGetValue(name, out var entry))
                 {
-                    if (string.Equals(name, "onnx", StringComparison.OrdinalIgnoreCase))
-                        throw new ArgumentException($"--backend onnx: the ONNX Runtime backend is not in this build yet ({Describe()}).");
                     throw new ArgumentException($"--backend {name}: unknown backend ({Describe()}, or all).");
                 }
                 if (executionProvider is not null && !entry.Providers.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using Onnx;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileUNet.Export;
@@ -68,20 +69,50 @@ public static class OnnxExporter
         return proto;
     }
 
+    /// <summary>Name of a single block's input and output in <see cref="BuildBlock"/>'s graph.</summary>
+    public const string BlockInputName = "x", BlockOutputName = "y";
+
+    /// <summary>
+    /// One <see cref="ConvBlock"/> or <see cref="DepthwiseBlock"/> alone as an fp32 graph, written by the same
+    /// code as the full network (BN folded, ReLU6 as Clip): input <c>x</c> [N,Cin,S,S], output <c>y</c>. The
+    /// speed study's conv vs depthwise comparison times exactly what the network would run.
+    /// </summary>
+    public static ModelProto BuildBlock(nn.Module<Tensor, Tensor> block, long inChannels, int inputSize, int stride)
+    {
+        bool depthwise = block switch
+        {
+            DepthwiseBlock => true,
+            ConvBlock => false,
+            _ => throw new ArgumentException($"{block.GetType().Name} is not a conv block or a depthwise block.", nameof(block)),
+        };
+        var graph = new GraphProto { Name = $"mobileunet-{(depthwise ? "depthwise" : "conv")}-block" };
+        var g = new OnnxGraphBuilder(graph, OnnxElementType.Float);
+        // The block writer never reads the spec (only the whole network's walk does).
+        var writer = new NetworkWriter(g, Weights.Of(block, "block."), new ModelSpec(1, 32), OnnxElementType.Float, TransposedConvForm.ConvTranspose);
+        g.Input(BlockInputName, OnnxElementType.Float, BatchSymbol, inChannels, (long)inputSize, (long)inputSize);
+        var y = depthwise ? writer.DepthwiseBlock("block", BlockInputName, stride, BlockOutputName) : writer.ConvBlock("block", BlockInputName, stride, BlockOutputName);
+        long outChannels = depthwise ? ((DepthwiseBlock)block).OutChannels : ((ConvBlock)block).OutChannels;
+        long outSize = (inputSize - 1) / stride + 1;
+        g.Output(y, OnnxElementType.Float, BatchSymbol, outChannels, outSize, outSize);
+        var proto = new ModelProto { IrVersion = IrVersion, ProducerName = "MobileUNet.NET", Graph = graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        return proto;
+    }
+
     /// <summary>The model's tensors by state-dict key, copied out as floats (the export never touches the live model).</summary>
     sealed class Weights
     {
         readonly Dictionary<string, (float[] Values, long[] Shape)> tensors = [];
 
-        public static Weights Of(Model.MobileUNet model)
+        public static Weights Of(nn.Module module, string prefix = "")
         {
             var w = new Weights();
             using var _ = no_grad();
-            foreach (var (key, tensor) in model.state_dict())
+            foreach (var (key, tensor) in module.state_dict())
             {
                 if (tensor.dtype != ScalarType.Float32) continue; // num_batches_tracked
                 using var cpu = tensor.detach().cpu().contiguous();
-                w.tensors[key] = (cpu.data<float>().ToArray(), cpu.shape);
+                w.tensors[prefix + key] = (cpu.data<float>().ToArray(), cpu.shape);
             }
             return w;
         }
@@ -213,10 +244,10 @@ public static class OnnxExporter
             return g.Node("DepthToSpace", name, [taps], [Tensors.Int("blocksize", 2), Tensors.String("mode", "CRD")]);
         }
 
-        string ConvBlock(string name, string x, int stride, string? output = null) =>
+        public string ConvBlock(string name, string x, int stride, string? output = null) =>
             Relu6(name, ConvBn(name + ".conv", name + ".bn", x, stride, groups: 1), output);
 
-        string DepthwiseBlock(string name, string x, int stride, string? output = null)
+        public string DepthwiseBlock(string name, string x, int stride, string? output = null)
         {
             long channels = w[name + ".depthwise.weight"].Shape[0];
             var d = Relu6(name + ".dw", ConvBn(name + ".depthwise", name + ".bn1", x, stride, groups: channels));
