@@ -55,4 +55,20 @@ public class SweepTests
         Assert.Contains("--alphas", line);
         Assert.False(Directory.Exists(sweepDir));
     }
+
+    [Theory]
+    [InlineData("sweep", "a ranking, not final accuracy")]
+    [InlineData("train", "--voc <DIR>")]
+    [InlineData("eval", "--voc <DIR>")]
+    [InlineData("recommend", "--accuracy <FILE>")]
+    [InlineData("export", "--alpha")]
+    [InlineData("video", "--background")]
+    [InlineData("demo", "--minutes")]
+    public void Help_renders(string command, string mustShow)
+    {
+        // Option descriptions are Spectre markup: an unescaped "[PNG]" or "(0, 1]" once made --help itself fail.
+        var r = Cli.Run(command, "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Contains(mustShow, r.Stdout);
+    }
 }

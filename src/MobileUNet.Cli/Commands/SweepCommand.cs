@@ -10,7 +10,7 @@ namespace MobileUNet.Cli.Commands;
 
 /// <summary>
 /// `mobileunet sweep`: trains and scores every alpha x size config with one short schedule, for `recommend`.
-/// The default schedule is deliberately tiny (the 16-config grid in about 10-15 minutes on 2 busy cores): it ranks the
+/// The default schedule is deliberately tiny (the 16-config grid in under 15 minutes on 2 cores; 8 minutes here): it ranks the
 /// configs, it does not reach their final accuracy.
 /// </summary>
 public sealed class SweepCommand : Command<SweepCommand.Settings>
