@@ -45,6 +45,11 @@ public static class CliApp
             config.AddCommand<RecommendCommand>("recommend")
                 .WithDescription("The most accurate configuration that meets a latency budget on a benched machine, with the Pareto chart.")
                 .WithExample("recommend", "--bench", "bench.json", "--accuracy", "accuracy.json", "--fps", "30");
+            config.AddCommand<SweepCommand>("sweep")
+                .WithDescription("Train and score every alpha x size config with one short schedule (a ranking, not final accuracy); writes accuracy.json for recommend. Resumable.")
+                .WithExample("sweep")
+                .WithExample("sweep", "--alphas", "0.5,0.25", "--sizes", "160,128", "--minutes-per-config", "2", "-o", "runs/sweep/small")
+                .WithExample("sweep", "--data", "mydata", "--minutes", "60");
             config.AddCommand<TrainCommand>("train")
                 .WithDescription("Train a MobileUNet (BCE + Dice, Adam/SGD, cosine/step schedule) with resumable checkpoints.")
                 .WithExample("train", "--alpha", "0.5", "--size", "128", "--minutes", "6")

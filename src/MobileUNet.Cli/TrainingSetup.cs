@@ -20,7 +20,7 @@ public class DataSettings : CommandSettings
     public int? ClassValue { get; init; }
 
     [CommandOption("--voc <DIR>")]
-    [Description("PASCAL VOC layout (JPEGImages + SegmentationClass[PNG]).")]
+    [Description("PASCAL VOC layout (JPEGImages + SegmentationClass[[PNG]]).")]
     public string? Voc { get; init; }
 
     [CommandOption("--voc-classes <LIST>")]
@@ -50,9 +50,13 @@ public class DataSettings : CommandSettings
     public string? Backgrounds { get; init; }
 
     [CommandOption("--val-count <N>")]
-    [Description("Number of seeded validation composites.")]
-    [DefaultValue(200)]
-    public int ValCount { get; init; } = 200;
+    [Description("Number of seeded validation composites (the first N of one fixed set). Default: 200 (sweep: 32).")]
+    public int? ValCountOption { get; init; }
+
+    /// <summary>--val-count, or the command's default (sweep scores many configs, so it defaults to fewer images).</summary>
+    public int ValCount => ValCountOption ?? DefaultValCount;
+
+    protected virtual int DefaultValCount => 200;
 
     [CommandOption("--val-seed <SEED>")]
     [Description("Seed of the validation composites (fixed, so every run scores the same images).")]
@@ -114,14 +118,20 @@ public static class TrainingView
                 var progress = new SyncProgress<TrainProgress>(p =>
                 {
                     task.Value = (p.Epoch - 1) * (double)p.StepsPerEpoch + p.Step;
-                    var iou = p.LastValidationIoU is { } v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "-";
-                    task.Description = FormattableString.Invariant(
-                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:0.000} val IoU {iou} {p.ImagesPerSecond:0.0} img/s ETA {p.Remaining:hh\\:mm\\:ss} {p.Phase}");
+                    task.Description = Describe(p);
                 });
                 result = trainer.Run(runDir, resume, progress, cancel);
                 task.Value = task.MaxValue;
             });
         return result!;
+    }
+
+    /// <summary>One line for a training bar: epoch, step, loss, last validation IoU, images/s, ETA, phase.</summary>
+    public static string Describe(TrainProgress p)
+    {
+        var iou = p.LastValidationIoU is { } v ? v.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        return FormattableString.Invariant(
+            $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:0.000} val IoU {iou} {p.ImagesPerSecond:0.0} img/s ETA {p.Remaining:hh\\:mm\\:ss} {p.Phase}");
     }
 
     /// <summary>Reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool and lag the bar).</summary>

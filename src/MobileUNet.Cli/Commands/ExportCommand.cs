@@ -26,7 +26,7 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         public bool Untrained { get; init; }
 
         [CommandOption("-a|--alpha <ALPHA>")]
-        [Description("Width multiplier in (0, 1] (with --untrained). Default 1.")]
+        [Description("Width multiplier in (0, 1]] (with --untrained). Default 1.")]
         public double? Alpha { get; init; }
 
         [CommandOption("--alpha-up <ALPHA>")]

@@ -12,7 +12,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     public class Settings : DataSettings
     {
         [CommandOption("-a|--alpha <ALPHA>")]
-        [Description("Width multiplier in (0, 1].")]
+        [Description("Width multiplier in (0, 1]].")]
         [DefaultValue(0.5)]
         public double Alpha { get; init; } = 0.5;
 

@@ -29,11 +29,11 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         public OutputKind Kind { get; init; } = OutputKind.Overlay;
 
         [CommandOption("--background <SPEC>")]
-        [Description("For --kind Background: blur[:RADIUS], color:#RRGGBB or image:PATH. Default blur.")]
+        [Description("For --kind Background: blur[[:RADIUS]], color:#RRGGBB or image:PATH. Default blur.")]
         public string? Background { get; init; }
 
         [CommandOption("--smooth <MOMENTUM>")]
-        [Description("Temporal smoothing: EMA momentum in [0, 1) over the probabilities (0.6 is a good start). Off by default.")]
+        [Description("Temporal smoothing: EMA momentum in [[0, 1) over the probabilities (0.6 is a good start). Off by default.")]
         public double? Smooth { get; init; }
 
         [CommandOption("--threshold <P>")]
