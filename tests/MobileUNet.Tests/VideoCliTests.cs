@@ -179,33 +179,42 @@ public class VideoCliTests(SampleClipFixture sample) : IClassFixture<SampleClipF
     [Fact]
     public async Task Ctrl_C_finishes_a_valid_shorter_file()
     {
-        var clip = Path.Combine(sample.Dir, "long.mp4");
-        // Eager libtorch at alpha 1 / 224 runs a few frames per second, so the run is surely mid-file at the SIGINT
-        // (the ONNX Runtime default finishes the whole clip before a signal can arrive).
+        // Its own folder: whatever happens here must not leave files where the other tests look.
+        var dir = Directory.CreateDirectory(Path.Combine(sample.Dir, "ctrl-c")).FullName;
+        var clip = Path.Combine(dir, "long.mp4");
+        // 1500 frames at alpha 1 / 224 take tens of seconds even with ONNX Runtime, so the run is surely mid-file
+        // at the SIGINT, and draining the frames in flight afterwards takes well under a second.
         var made = Cli.Run("video-sample", "-o", clip, "--frames", "1500");
         Assert.True(made.ExitCode == 0, made.Stderr);
-        var output = Path.Combine(sample.Dir, "interrupted.mp4");
+        var output = Path.Combine(dir, "interrupted.mp4");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "MobileUNet.Cli.dll"), "video", clip, "-o", output, "--backend", "Torch", "--alpha", "1", "--size", "224" })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "MobileUNet.Cli.dll"), "video", clip, "-o", output, "--alpha", "1", "--size", "224" })
             info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        // Wait until it is encoding (its temp file exists), then send the SIGINT a terminal's Ctrl-C sends.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (Directory.GetFiles(sample.Dir, ".interrupted*.tmp*").Length == 0 && !process.HasExited && DateTime.UtcNow < deadline)
-            await Task.Delay(20);
-        await Task.Delay(1500);
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
-        Assert.True(process.WaitForExit(60_000), "the run did not end after Ctrl-C");
+        try
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            // Wait until it is encoding (its temp file exists), then send the SIGINT a terminal's Ctrl-C sends.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (Directory.GetFiles(dir, ".interrupted*.tmp*").Length == 0 && !process.HasExited && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            await Task.Delay(1500);
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            Assert.True(process.WaitForExit(60_000), "the run did not end after Ctrl-C");
 
-        Assert.True(process.ExitCode == 0, await stderr);
-        using var doc = JsonDocument.Parse(await stdout);
-        long frames = doc.RootElement.GetProperty("frames").GetInt64();
-        Assert.False(doc.RootElement.GetProperty("completed").GetBoolean());
-        Assert.InRange(frames, 1, 1499);
-        Assert.Equal(frames, Ffprobe.Of(output).VideoFrames);
-        Assert.Empty(Directory.GetFiles(sample.Dir, ".interrupted*.tmp*"));
+            Assert.True(process.ExitCode == 0, await stderr);
+            using var doc = JsonDocument.Parse(await stdout);
+            long frames = doc.RootElement.GetProperty("frames").GetInt64();
+            Assert.False(doc.RootElement.GetProperty("completed").GetBoolean());
+            Assert.InRange(frames, 1, 1499);
+            Assert.Equal(frames, Ffprobe.Of(output).VideoFrames);
+            Assert.Empty(Directory.GetFiles(dir, ".interrupted*.tmp*"));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
     }
 
     static void Run(string program, params string[] args)
