@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using MobileUNet.Inference;
 using MobileUNet.Model;
@@ -120,6 +121,14 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
             stop.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (kill, a service manager, a container stop) takes the same path. It also covers runs whose
+        // SIGINT is ignored from birth, as for any job a non-interactive shell starts with '&': .NET then leaves
+        // SIGINT ignored and Ctrl-C handlers never fire.
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+        });
         VideoReport report;
         try
         {
