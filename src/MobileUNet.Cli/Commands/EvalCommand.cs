@@ -14,7 +14,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     public sealed class Settings : DataSettings
     {
         [CommandArgument(0, "<MODEL>")]
-        [Description("Weights file (.munet) written by train.")]
+        [Description("A .munet weights file written by train, or an .onnx export (onnx backend).")]
         public string Model { get; init; } = "";
 
         [CommandOption("--threshold <T>")]

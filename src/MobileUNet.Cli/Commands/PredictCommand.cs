@@ -11,7 +11,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandArgument(0, "<MODEL>")]
-        [Description("Weights file (.munet).")]
+        [Description("A .munet weights file written by train, or an .onnx export (onnx backend).")]
         public string Model { get; init; } = "";
 
         [CommandArgument(1, "<IMAGE|FOLDER>")]

@@ -21,6 +21,20 @@ public abstract record ForegroundRule
 
 static class DatasetFiles
 {
+    /// <summary>
+    /// Loads an image and its mask file, labelling each mask pixel from one channel of the decoded RGBA
+    /// (<paramref name="channel"/> 0..2) through <paramref name="label"/>: the one place a mask file becomes labels.
+    /// </summary>
+    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label)
+    {
+        var image = ImageFile.Read(imagePath);
+        var raw = ImageFile.Read(maskPath);
+        var mask = new Mask(raw.Width, raw.Height);
+        for (int i = 0; i < mask.Labels.Length; i++)
+            mask.Labels[i] = label(raw.Pixels[i * 4 + channel]);
+        return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+    }
+
     public static string RequireDirectory(string path, string what) =>
         Directory.Exists(path) ? path : throw new DirectoryNotFoundException($"{path}: {what} folder not found.");
 
@@ -77,19 +91,12 @@ public sealed class FolderPairsDataset : ISegmentationDataset
     public SegmentationSample Load(int index)
     {
         var (imagePath, maskPath) = pairs[index];
-        var image = ImageFile.Read(imagePath);
-        var raw = ImageFile.Read(maskPath);
-        var mask = new Mask(raw.Width, raw.Height);
-        for (int i = 0; i < mask.Labels.Length; i++)
+        return rule switch
         {
-            byte v = raw.Pixels[i * 4];
-            mask.Labels[i] = rule switch
-            {
-                ForegroundRule.ClassValue c => v == c.Value ? Mask.Foreground : v == 255 ? Mask.Ignore : Mask.Background,
-                _ => v > 127 ? Mask.Foreground : Mask.Background,
-            };
-        }
-        return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+            ForegroundRule.ClassValue c => DatasetFiles.LoadPair(imagePath, maskPath, 0,
+                v => v == c.Value ? Mask.Foreground : v == 255 ? Mask.Ignore : Mask.Background),
+            _ => DatasetFiles.LoadPair(imagePath, maskPath, 0, v => v > 127 ? Mask.Foreground : Mask.Background),
+        };
     }
 }
 
@@ -216,11 +223,6 @@ public sealed class LfwPartsDataset : ISegmentationDataset
     public SegmentationSample Load(int index)
     {
         var (imagePath, maskPath) = pairs[index];
-        var image = ImageFile.Read(imagePath);
-        var raw = ImageFile.Read(maskPath);
-        var mask = new Mask(raw.Width, raw.Height);
-        for (int i = 0; i < mask.Labels.Length; i++)
-            mask.Labels[i] = raw.Pixels[i * 4 + (int)part] > 127 ? Mask.Foreground : Mask.Background;
-        return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+        return DatasetFiles.LoadPair(imagePath, maskPath, (int)part, v => v > 127 ? Mask.Foreground : Mask.Background);
     }
 }
