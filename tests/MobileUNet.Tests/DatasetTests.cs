@@ -156,3 +156,34 @@ public class AugmentationTests
         Assert.InRange(fg, 64 * 64 / 20, 64 * 64 * 9 / 10);
     }
 }
+
+public class SplitTests
+{
+    [Fact]
+    public void Folder_pairs_split_by_person_never_puts_one_person_on_both_sides()
+    {
+        var root = TestData.TempDir();
+        Directory.CreateDirectory(Path.Combine(root, "images"));
+        Directory.CreateDirectory(Path.Combine(root, "masks"));
+        var image = TestData.Blocks(8, 8, (2, 2, 4, 4), (200, 10, 20), (5, 6, 7));
+        var names = new List<string>();
+        for (int person = 0; person < 25; person++)
+            for (int photo = 1; photo <= 1 + person % 3; photo++)
+                names.Add($"Person_{(char)('A' + person % 26)}{person:D2}_{photo:D4}");
+        foreach (var name in names)
+        {
+            ImageFile.WritePng(Path.Combine(root, "images", name + ".png"), image);
+            ImageFile.WriteGreyPng(Path.Combine(root, "masks", name + ".png"), 8, 8, new byte[64]);
+        }
+        var dataset = new FolderPairsDataset(root);
+        var (train, val) = SubsetDataset.Split(dataset);
+        Assert.Equal(names.Count, train.Count + val.Count);
+        var trainPeople = Enumerable.Range(0, train.Count).Select(train.GroupOf).ToHashSet();
+        var valPeople = Enumerable.Range(0, val.Count).Select(val.GroupOf).ToHashSet();
+        Assert.Empty(trainPeople.Intersect(valPeople));
+        Assert.Equal(2, valPeople.Count); // every 10th of 25 people: the 6th and the 16th
+        Assert.Equal(25, trainPeople.Count + valPeople.Count);
+        Assert.Equal("Person_A00", DatasetFiles.PersonKey("x/Person_A00_0001.jpg"));
+        Assert.Equal("p001", DatasetFiles.PersonKey("p001.jpg"));
+    }
+}

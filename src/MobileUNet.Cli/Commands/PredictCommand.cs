@@ -27,6 +27,15 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [DefaultValue(0.5f)]
         public float Threshold { get; init; } = 0.5f;
 
+        [CommandOption("--max-pixels <N>")]
+        [Description("Refuse images whose header claims more pixels than this (checked before decoding).")]
+        [DefaultValue(ImageLimits.DefaultMaxPixels)]
+        public long MaxPixels { get; init; } = ImageLimits.DefaultMaxPixels;
+
+        public override ValidationResult Validate() =>
+            MaxPixels is >= 1 and <= ImageLimits.HardMaxPixels ? ValidationResult.Success()
+                : ValidationResult.Error($"--max-pixels must be 1..{ImageLimits.HardMaxPixels}.");
+
         [CommandOption("-b|--backend <BACKEND>")]
         [Description("Inference runtime: Onnx (ONNX Runtime, the deploy path; a .munet is exported in memory) or Torch (TorchSharp eager).")]
         [DefaultValue(Backend.Onnx)]
@@ -36,7 +45,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend);
-        var written = Predict(segmenter, Inputs(settings.Input), settings.Out, settings.Threshold);
+        var written = Predict(segmenter, Inputs(settings.Input), settings.Out, settings.Threshold, ImageLimits.WithMaxPixels(settings.MaxPixels));
         foreach (var (mask, overlay) in written) AnsiConsole.MarkupLineInterpolated($"{mask}  {overlay}");
         return 0;
     }
@@ -50,9 +59,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     }
 
     /// <summary>Decodes every input first, so a bad file stops the run before any output is written.</summary>
-    public static List<(string Mask, string Overlay)> Predict(ISegmenter segmenter, IReadOnlyList<string> inputs, string outDir, float threshold)
+    public static List<(string Mask, string Overlay)> Predict(ISegmenter segmenter, IReadOnlyList<string> inputs, string outDir, float threshold, ImageLimits? limits = null)
     {
-        var photos = inputs.Select(p => (Path: p, Image: ImageFile.Read(p))).ToList();
+        var photos = inputs.Select(p => (Path: p, Image: ImageFile.Read(p, limits))).ToList();
         var written = new List<(string, string)>();
         foreach (var (path, image) in photos)
         {

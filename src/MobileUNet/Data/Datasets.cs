@@ -6,6 +6,12 @@ public interface ISegmentationDataset
     string Description { get; }
     int Count { get; }
     SegmentationSample Load(int index);
+
+    /// <summary>
+    /// Samples with the same group key must land on the same side of a train / validation split (the same
+    /// person in LFW: <c>Name_0001</c> and <c>Name_0002</c>). By default every sample is its own group.
+    /// </summary>
+    string GroupOf(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>What makes a mask pixel foreground in a folder-pairs dataset.</summary>
@@ -33,6 +39,14 @@ static class DatasetFiles
         for (int i = 0; i < mask.Labels.Length; i++)
             mask.Labels[i] = label(raw.Pixels[i * 4 + channel]);
         return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
+    }
+
+    /// <summary>The stem without a trailing <c>_NNNN</c> counter: LFW's person name, the unit of an honest split.</summary>
+    public static string PersonKey(string path)
+    {
+        var stem = Path.GetFileNameWithoutExtension(path);
+        int cut = stem.LastIndexOf('_');
+        return cut > 0 && cut < stem.Length - 1 && stem.AsSpan(cut + 1).IndexOfAnyExceptInRange('0', '9') < 0 ? stem[..cut] : stem;
     }
 
     public static string RequireDirectory(string path, string what) =>
@@ -87,6 +101,7 @@ public sealed class FolderPairsDataset : ISegmentationDataset
 
     public string Description { get; }
     public int Count => pairs.Count;
+    public string GroupOf(int index) => DatasetFiles.PersonKey(pairs[index].Image);
 
     public SegmentationSample Load(int index)
     {
@@ -219,6 +234,7 @@ public sealed class LfwPartsDataset : ISegmentationDataset
 
     public string Description { get; }
     public int Count => pairs.Count;
+    public string GroupOf(int index) => DatasetFiles.PersonKey(pairs[index].Image);
 
     public SegmentationSample Load(int index)
     {

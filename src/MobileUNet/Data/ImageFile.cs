@@ -15,23 +15,58 @@ public static class ImageFile
 
     public static bool IsImage(string path) => Extensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 
-    public static RgbaImage Read(string path)
+    public static RgbaImage Read(string path, ImageLimits? limits = null)
     {
+        limits ??= ImageLimits.Default;
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, not an image file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such image file.", path);
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length == 0) throw new InvalidDataException($"{path}: empty file (0 bytes), not an image.");
-        if (bytes[0] == (byte)'P' && bytes.Length > 1 && bytes[1] is (byte)'5' or (byte)'6' or (byte)'2' or (byte)'3')
-            return Netpbm.Decode(bytes, path);
-        return DecodeWithSkia(bytes, path);
+        long length = new FileInfo(path).Length;
+        if (length > limits.MaxFileBytes)
+            throw new ImageTooLargeException($"{path}: file is {length:N0} bytes, over the {limits.MaxFileBytes:N0}-byte limit for an image.");
+        return Decode(File.ReadAllBytes(path), path, limits);
     }
 
-    static RgbaImage DecodeWithSkia(byte[] bytes, string path)
+    /// <summary>
+    /// Decodes an encoded image held in memory (<paramref name="name"/> names it in errors). The pixel count is
+    /// checked against <paramref name="limits"/> from the header alone, before any pixel buffer exists: a few KB
+    /// of PNG can claim 65536 x 16384 pixels (a decompression bomb).
+    /// </summary>
+    public static RgbaImage Decode(byte[] bytes, string name, ImageLimits? limits = null)
+    {
+        limits ??= ImageLimits.Default;
+        if (bytes.Length == 0) throw new InvalidDataException($"{name}: empty file (0 bytes), not an image.");
+        if (bytes.Length > limits.MaxFileBytes)
+            throw new ImageTooLargeException($"{name}: {bytes.Length:N0} bytes, over the {limits.MaxFileBytes:N0}-byte limit for an image.");
+        if (bytes[0] == (byte)'P' && bytes.Length > 1 && bytes[1] is (byte)'5' or (byte)'6' or (byte)'2' or (byte)'3')
+            return Netpbm.Decode(bytes, name, limits);
+        if (IsoMediaBrand(bytes) is { } brand)
+            throw new InvalidDataException($"{name}: {brand} image (HEIF/AVIF container), a format this build cannot decode; convert it to JPEG or PNG first.");
+        return DecodeWithSkia(bytes, name, limits);
+    }
+
+    /// <summary>Phones save HEIC (and some AVIF): ISO media files whose first box is <c>ftyp</c> with an image brand.</summary>
+    static string? IsoMediaBrand(byte[] bytes)
+    {
+        if (bytes.Length < 12 || bytes[4] != 'f' || bytes[5] != 't' || bytes[6] != 'y' || bytes[7] != 'p') return null;
+        var brand = System.Text.Encoding.ASCII.GetString(bytes, 8, 4);
+        return brand switch
+        {
+            "heic" or "heix" or "heim" or "heis" or "hevc" or "hevx" or "mif1" or "msf1" => "HEIC",
+            "avif" or "avis" => "AVIF",
+            _ => null,
+        };
+    }
+
+    static RgbaImage DecodeWithSkia(byte[] bytes, string path, ImageLimits limits)
     {
         using var stream = new SKMemoryStream(bytes);
         using var codec = SKCodec.Create(stream, out var created);
         if (codec is null) throw new InvalidDataException($"{path}: not a readable image (corrupt or unsupported format: {created}).");
+        limits.Check(codec.Info.Width, codec.Info.Height, path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var pixels = new byte[info.BytesSize];
+        // 64-bit arithmetic: SKImageInfo.BytesSize is an int and wraps (65536 x 16384 x 4 = 0), which once sized a
+        // buffer that the codec then overran. The limit above keeps this well inside an array's reach.
+        var pixels = new byte[checked((int)((long)info.Width * info.Height * 4))];
         var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
         SKCodecResult result;
         try { result = codec.GetPixels(info, handle.AddrOfPinnedObject()); }
@@ -97,13 +132,14 @@ public static class ImageFile
 /// <summary>Binary and ASCII PPM/PGM (P2, P3, P5, P6), 8- or 16-bit: the format of LFW Part Labels masks.</summary>
 static class Netpbm
 {
-    public static RgbaImage Decode(byte[] bytes, string path)
+    public static RgbaImage Decode(byte[] bytes, string path, ImageLimits limits)
     {
         int pos = 2;
         char kind = (char)bytes[1];
         int width = Next(), height = Next(), maxVal = Next();
         if (width <= 0 || height <= 0 || maxVal is <= 0 or > 65535)
             throw new InvalidDataException($"{path}: bad PPM/PGM header ({width}x{height}, max {maxVal}).");
+        limits.Check(width, height, path);
         int channels = kind is '6' or '3' ? 3 : 1;
         int bytesPer = maxVal > 255 ? 2 : 1;
         bool binary = kind is '5' or '6';
@@ -137,10 +173,45 @@ static class Netpbm
                 if (bytes[pos] == '#') while (pos < bytes.Length && bytes[pos] != '\n') pos++;
                 else pos++;
             }
-            int start = pos, value = 0;
-            while (pos < bytes.Length && bytes[pos] is >= (byte)'0' and <= (byte)'9') value = value * 10 + (bytes[pos++] - '0');
+            int start = pos;
+            long value = 0;
+            while (pos < bytes.Length && bytes[pos] is >= (byte)'0' and <= (byte)'9')
+            {
+                value = value * 10 + (bytes[pos++] - '0');
+                if (value > int.MaxValue) throw new InvalidDataException($"{path}: corrupt PPM/PGM (a number in it exceeds {int.MaxValue}).");
+            }
             if (pos == start) throw new InvalidDataException($"{path}: truncated or corrupt PPM/PGM.");
-            return value;
+            return (int)value;
         }
     }
 }
+
+/// <summary>
+/// Bounds on an untrusted image, checked before decoding: the pixel count read from the header (default 100 MP,
+/// a 12 MP phone photo is 12) and the encoded size.
+/// </summary>
+public sealed record ImageLimits(long MaxPixels = ImageLimits.DefaultMaxPixels, long MaxFileBytes = ImageLimits.DefaultMaxFileBytes)
+{
+    public const long DefaultMaxPixels = 100_000_000;
+    public const long DefaultMaxFileBytes = 512L * 1024 * 1024;
+    /// <summary>The largest RGBA buffer one .NET array holds (Array.MaxLength bytes / 4).</summary>
+    public const long HardMaxPixels = 0x7FFFFFC7L / 4;
+
+    public static ImageLimits Default { get; } = new();
+
+    public static ImageLimits WithMaxPixels(long maxPixels) =>
+        maxPixels is >= 1 and <= HardMaxPixels ? new ImageLimits(maxPixels)
+            : throw new ArgumentOutOfRangeException(nameof(maxPixels), $"the pixel limit must be 1..{HardMaxPixels:N0}, got {maxPixels:N0}.");
+
+    /// <summary>Throws <see cref="ImageTooLargeException"/> naming the file when width x height exceeds the limit.</summary>
+    public void Check(int width, int height, string name)
+    {
+        long pixels = (long)width * height;
+        if (width <= 0 || height <= 0) throw new InvalidDataException($"{name}: image header gives an empty size ({width}x{height}).");
+        if (pixels > Math.Min(MaxPixels, HardMaxPixels))
+            throw new ImageTooLargeException($"{name}: image is {width}x{height} ({pixels / 1e6:0.#} MP), over the {MaxPixels / 1e6:0.#} MP pixel limit (raise it with --max-pixels).");
+    }
+}
+
+/// <summary>An image refused for its size before decoding (a service answers it with 413).</summary>
+public sealed class ImageTooLargeException(string message) : IOException(message);

@@ -9,8 +9,10 @@ public sealed class RgbaImage
         if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"image size must be positive, got {width}x{height}.");
         Width = width;
         Height = height;
-        Pixels = pixels ?? new byte[width * height * 4];
-        if (Pixels.Length != width * height * 4) throw new ArgumentException($"expected {width * height * 4} bytes for {width}x{height} RGBA, got {Pixels.Length}.", nameof(pixels));
+        long bytes = (long)width * height * 4;
+        if (bytes > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(width), $"{width}x{height} RGBA ({bytes:N0} bytes) is larger than one buffer can hold.");
+        Pixels = pixels ?? new byte[bytes];
+        if (Pixels.Length != bytes) throw new ArgumentException($"expected {bytes} bytes for {width}x{height} RGBA, got {Pixels.Length}.", nameof(pixels));
     }
 
     public int Width { get; }
@@ -38,8 +40,10 @@ public sealed class Mask
         if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"mask size must be positive, got {width}x{height}.");
         Width = width;
         Height = height;
-        Labels = labels ?? new byte[width * height];
-        if (Labels.Length != width * height) throw new ArgumentException($"expected {width * height} labels for {width}x{height}, got {Labels.Length}.", nameof(labels));
+        long count = (long)width * height;
+        if (count > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(width), $"a {width}x{height} mask is larger than one buffer can hold.");
+        Labels = labels ?? new byte[count];
+        if (Labels.Length != count) throw new ArgumentException($"expected {count} labels for {width}x{height}, got {Labels.Length}.", nameof(labels));
     }
 
     public int Width { get; }

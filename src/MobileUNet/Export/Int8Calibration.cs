@@ -1,5 +1,5 @@
+using MobileUNet.Data;
 using MobileUNet.Inference;
-using SkiaSharp;
 
 namespace MobileUNet.Export;
 
@@ -9,27 +9,23 @@ namespace MobileUNet.Export;
 /// </summary>
 public sealed record Int8Calibration(IReadOnlyList<float[]> Images, string Source)
 {
-    static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"];
-
     /// <summary>
     /// Up to <paramref name="count"/> images of a folder (sorted by name, so a calibration is repeatable),
-    /// decoded with SkiaSharp, resized to S x S with the inference path's own resize and normalised.
+    /// decoded by <see cref="ImageFile"/> (EXIF, PPM and the pixel limit like every other reader), resized to S x S with the inference path's own resize and normalised.
     /// </summary>
     public static Int8Calibration FromFolder(string dir, int size, Normalization normalization, int count)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such calibration folder.");
         var files = Directory.EnumerateFiles(dir)
-            .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .Where(ImageFile.IsImage)
             .Order(StringComparer.Ordinal).Take(count).ToList();
-        if (files.Count == 0) throw new InvalidDataException($"{dir}: no images (png, jpg, webp, bmp) to calibrate int8 with.");
+        if (files.Count == 0) throw new InvalidDataException($"{dir}: no images (png, jpg, webp, bmp, ppm) to calibrate int8 with.");
         var images = new List<float[]>(files.Count);
         var resized = new byte[size * size * 4];
         foreach (var file in files)
         {
-            using var decoded = SKBitmap.Decode(file) ?? throw new InvalidDataException($"{file}: not a decodable image.");
-            using var rgba = decoded.ColorType == SKColorType.Rgba8888 ? decoded.Copy() : decoded.Copy(SKColorType.Rgba8888);
-            if (rgba is null) throw new InvalidDataException($"{file}: cannot convert to RGBA.");
-            FrameOps.ResizeBilinear(rgba.GetPixelSpan(), rgba.Width, rgba.Height, 4, resized, size, size);
+            var rgba = ImageFile.Read(file);
+            FrameOps.ResizeBilinear(rgba.Pixels, rgba.Width, rgba.Height, 4, resized, size, size);
             var chw = new float[3 * size * size];
             normalization.ToChw(resized, 4, chw);
             images.Add(chw);
