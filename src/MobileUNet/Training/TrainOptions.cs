@@ -29,7 +29,10 @@ public sealed record TrainOptions
     public int WarmupSteps { get; init; } = 20;
     public long Seed { get; init; } = 1;
     public int Threads { get; init; } = Environment.ProcessorCount;
-    /// <summary>Stop after the epoch that would run past this wall-clock budget (the schedule is not stretched).</summary>
+    /// <summary>
+    /// Wall-clock budget: after epoch 2 the epoch count is refitted to it (up or down), and no epoch starts that
+    /// would run past it. Without a budget, <see cref="Epochs"/> is exact.
+    /// </summary>
     public TimeSpan? TimeBudget { get; init; }
 
     public void Validate()

@@ -92,11 +92,12 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             if (isBest) { bestIoU = metrics.ValidationIoU; bestEpoch = epoch; }
             if (epoch == 2 && firstEpoch <= 2 && options.TimeBudget is { } fit)
             {
-                // Fit the schedule to the budget once, from the second epoch's measured time (the first pays for
-                // warm-up), so the cosine reaches its low learning rates inside the box instead of being cut off
-                // half-way. The fitted count is recorded in the checkpoint, so a resume follows the same plan.
+                // Fit the schedule to the budget once, in both directions, from the second epoch's measured time
+                // (the first pays for warm-up): the cosine reaches its low learning rates inside the box instead of
+                // being cut off half-way, and a quiet machine uses the minutes it was given instead of stopping
+                // early. The fitted count is recorded in the checkpoint, so a resume follows the same plan.
                 int affordable = epoch + Math.Max(0, (int)Math.Floor((fit.TotalSeconds - clock.Elapsed.TotalSeconds) / lastEpochSeconds));
-                if (affordable < options.Epochs) options = options with { Epochs = affordable };
+                options = options with { Epochs = affordable };
             }
             var newState = new TrainingState(epoch, step, step * options.BatchSize, options.Seed, $"optimizer-epoch{epoch:D4}.bin",
                                              bestIoU, bestEpoch, history, options);
