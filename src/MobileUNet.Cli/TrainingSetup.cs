@@ -49,6 +49,15 @@ public class DataSettings : CommandSettings
     [Description("Composite synthesis: folder of background photos (default: the embedded photos).")]
     public string? Backgrounds { get; init; }
 
+    [CommandOption("--mix <DIR>")]
+    [Description("With composites: also train on this folder-pairs dataset (e.g. real photos labelled by a teacher with `data label`), augmented.")]
+    public string? Mix { get; init; }
+
+    [CommandOption("--mix-share <F>")]
+    [Description("With --mix: the fraction of training samples drawn from it (0..1). Default 0.4.")]
+    [DefaultValue(0.4)]
+    public double MixShare { get; init; } = 0.4;
+
     [CommandOption("--val-count <N>")]
     [Description("Number of seeded validation composites (the first N of one fixed set). Default: 200 (sweep: 32).")]
     public int? ValCountOption { get; init; }
@@ -72,6 +81,8 @@ public class DataSettings : CommandSettings
         if ((LfwImages is null) != (LfwMasks is null)) return ValidationResult.Error("--lfw-images and --lfw-masks go together.");
         if (!IsSynth && (Cutouts is not null || Backgrounds is not null)) return ValidationResult.Error("--cutouts/--backgrounds are for composite synthesis, not with a dataset.");
         if (ValCount < 1) return ValidationResult.Error("--val-count must be at least 1.");
+        if (Mix is not null && !IsSynth) return ValidationResult.Error("--mix adds real photos to composite training; with --data/--voc/--lfw-* there are no composites to mix with.");
+        if (!(MixShare is >= 0 and <= 1)) return ValidationResult.Error("--mix-share must be between 0 and 1.");
         return ValidationResult.Success();
     }
 
@@ -95,11 +106,16 @@ public class DataSettings : CommandSettings
         var dataset = Dataset();
         if (dataset is null)
         {
+            // Training composites get the realism pass; the seeded validation composites stay the original kind,
+            // so validation figures remain comparable across versions.
             var synth = Synthesizer(size);
-            return (new SynthTrainingSource(synth), new SynthValidationSet(synth, ValCount, ValSeed));
+            ITrainingSource composites = new SynthTrainingSource(synth.With(SynthOptions.Training));
+            if (Mix is not null)
+                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix), size, AugmentOptions.RealPhotos), MixShare));
+            return (composites, new SynthValidationSet(synth, ValCount, ValSeed));
         }
         var (train, val) = SubsetDataset.Split(dataset);
-        return (new AugmentedDatasetSource(train, size), val);
+        return (new AugmentedDatasetSource(train, size, AugmentOptions.RealPhotos), val);
     }
 }
 

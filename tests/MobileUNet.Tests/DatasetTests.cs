@@ -187,3 +187,55 @@ public class SplitTests
         Assert.Equal("p001", DatasetFiles.PersonKey("p001.jpg"));
     }
 }
+
+public class RealismTests
+{
+    [Fact]
+    public void Realistic_composites_repeat_per_seed_mark_the_pasted_people_and_leave_validation_unchanged()
+    {
+        var plain = CompositeSynthesizer.FromFolders(TestData.Cutouts, TestData.Backgrounds, 64);
+        var real = plain.With(SynthOptions.Training);
+        int portraitsOrGroups = 0;
+        for (int i = 0; i < 24; i++)
+        {
+            var s = real.Generate(5, i);
+            Assert.Equal(s.Image.Pixels, real.Generate(5, i).Image.Pixels);
+            Assert.Equal(s.Mask.Labels, real.Generate(5, i).Mask.Labels);
+            // Some people are pasted smaller than a pixel's worth of alpha > 0.5; most samples show someone.
+            if (s.Mask.Labels.Count(l => l == Mask.Foreground) > 64 * 64 / 4) portraitsOrGroups++;
+        }
+        Assert.InRange(portraitsOrGroups, 1, 23);
+        // The seeded validation composites are the original kind, byte for byte.
+        var val = new SynthValidationSet(plain, 2, 1000);
+        Assert.Equal(val.Load(1).Image.Pixels, new SynthValidationSet(CompositeSynthesizer.FromFolders(TestData.Cutouts, TestData.Backgrounds, 64), 2, 1000).Load(1).Image.Pixels);
+        Assert.NotEqual(real.Generate(1000, 1, CompositeSynthesizer.ValidationStream).Image.Pixels, val.Load(1).Image.Pixels);
+    }
+
+    [Fact]
+    public void Camera_effects_change_the_photo_and_keep_its_alpha()
+    {
+        var image = TestData.Blocks(48, 48, (10, 10, 20, 20), (200, 40, 30), (20, 90, 200));
+        image.Pixels[3] = 77;
+        var before = (byte[])image.Pixels.Clone();
+        new Photometric(new ColourJitter(0.3, 0.3, 0.3), BlurChance: 1, NoiseChance: 1, JpegChance: 1).Apply(image, new Random(2));
+        Assert.NotEqual(before, image.Pixels);
+        Assert.Equal(77, image.Pixels[3]);
+    }
+
+    [Fact]
+    public void A_mixture_draws_each_source_by_its_share_and_repeats()
+    {
+        var a = new ConstantSource("a");
+        var b = new ConstantSource("b");
+        var mix = new MobileUNet.Training.MixedTrainingSource((a, 0.7), (b, 0.3));
+        var names = Enumerable.Range(0, 2000).Select(i => mix.Sample(9, i).Name).ToList();
+        Assert.InRange(names.Count(n => n == "b"), 520, 680);
+        Assert.Equal(names, Enumerable.Range(0, 2000).Select(i => mix.Sample(9, i).Name));
+    }
+
+    sealed class ConstantSource(string name) : MobileUNet.Training.ITrainingSource
+    {
+        public string Description => name;
+        public SegmentationSample Sample(long seed, long index) => new(name, new RgbaImage(2, 2), new Mask(2, 2));
+    }
+}

@@ -30,6 +30,10 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         [DefaultValue(128)]
         public int Size { get; init; } = 128;
 
+        [CommandOption("--plain")]
+        [Description("Draw the original plain composites (as the seeded validation sets) instead of the training kind (realism pass: scales, portraits, several people, harmonised colour, feathered edges, camera effects).")]
+        public bool Plain { get; init; }
+
         [CommandOption("--seed <SEED>")]
         [DefaultValue(1L)]
         public long Seed { get; init; } = 1;
@@ -42,7 +46,8 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var synth = CompositeSynthesizer.FromFolders(settings.Cutouts ?? DefaultData.Cutouts, settings.Backgrounds ?? DefaultData.Backgrounds, settings.Size);
+        var synth = CompositeSynthesizer.FromFolders(settings.Cutouts ?? DefaultData.Cutouts, settings.Backgrounds ?? DefaultData.Backgrounds, settings.Size,
+            settings.Plain ? SynthOptions.Default : SynthOptions.Training);
         AnsiConsole.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask("compositing", maxValue: settings.Count);

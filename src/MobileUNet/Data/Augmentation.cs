@@ -51,9 +51,11 @@ public sealed record ColourJitter(double Brightness = 0.25, double Contrast = 0.
 /// there bilinearly and the mask by nearest neighbour, so both move identically. Borders are clamped.
 /// </summary>
 public sealed record AugmentOptions(double MinZoom = 1.0, double MaxZoom = 1.5, double MaxRotationDegrees = 15,
-                                    bool HorizontalFlip = true, ColourJitter? Colour = null)
+                                    bool HorizontalFlip = true, ColourJitter? Colour = null, Photometric? Camera = null)
 {
     public static AugmentOptions Default { get; } = new(Colour: new ColourJitter());
+    /// <summary>Real photos: a wider scale-crop (zooming out shows more context) and the camera effects.</summary>
+    public static AugmentOptions RealPhotos { get; } = new(0.9, 1.6, 15, true, ColourJitter.None, Photometric.RealPhotos);
     /// <summary>Only resizes to S x S (evaluation).</summary>
     public static AugmentOptions None { get; } = new(1, 1, 0, false, ColourJitter.None);
 }
@@ -82,6 +84,7 @@ public static class Augmenter
                 mask.Labels[v * size + u] = sample.Mask.Labels[my * src.Width + mx];
             }
         (options.Colour ?? ColourJitter.None).Apply(image, rng);
+        options.Camera?.Apply(image, rng);
         return new SegmentationSample(sample.Name, image, mask);
     }
 }

@@ -71,3 +71,29 @@ public sealed class AugmentedDatasetSource(ISegmentationDataset dataset, int siz
         return Augmenter.Apply(dataset.Load(rng.Next(dataset.Count)), size, augment, rng);
     }
 }
+
+/// <summary>
+/// Draws each training sample from one of several sources with fixed shares (e.g. composites and teacher-labelled
+/// real photos); which source serves sample k is itself a function of (seed, k), so resumes repeat exactly.
+/// </summary>
+public sealed class MixedTrainingSource : ITrainingSource
+{
+    readonly (ITrainingSource Source, double Share)[] parts;
+
+    public MixedTrainingSource(params (ITrainingSource Source, double Share)[] parts)
+    {
+        if (parts.Length == 0 || parts.Any(p => !(p.Share >= 0)) || !(parts.Sum(p => p.Share) > 0))
+            throw new ArgumentException("a training mixture needs at least one source with a positive share.", nameof(parts));
+        this.parts = parts;
+    }
+
+    public string Description => string.Join(" + ", parts.Select(p => FormattableString.Invariant($"{p.Share / parts.Sum(q => q.Share):P0} {p.Source.Description}")));
+
+    public SegmentationSample Sample(long seed, long index)
+    {
+        double u = SampleRandom.For(seed, 4, index).NextDouble() * parts.Sum(p => p.Share);
+        foreach (var (source, share) in parts)
+            if ((u -= share) < 0) return source.Sample(seed, index);
+        return parts[^1].Source.Sample(seed, index);
+    }
+}
