@@ -30,7 +30,7 @@ public class TrainEvalCliTests
     {
         var outDir = Path.Combine(TestData.TempDir(), "pred");
         var photo = Path.Combine(TestData.Root, "demo", "chelsea.png");
-        var r = Cli.Run("predict", TinyModel.Value, photo, "-o", outDir);
+        var r = Cli.Run("predict", "-m", TinyModel.Value, photo, "-o", outDir);
         Assert.True(r.ExitCode == 0, r.Stderr);
         var source = ImageFile.Read(photo);
         var mask = ImageFile.Read(Path.Combine(outDir, "chelsea.mask.png"));
@@ -44,7 +44,7 @@ public class TrainEvalCliTests
     public void Eval_on_voc_writes_json_with_every_image()
     {
         var json = Path.Combine(TestData.TempDir(), "eval.json");
-        var r = Cli.Run("eval", TinyModel.Value, "--voc", TestData.Voc, "--json", json, "--threshold", "0.4");
+        var r = Cli.Run("eval", "-m", TinyModel.Value, "--voc", TestData.Voc, "--json", json, "--threshold", "0.4");
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal(3, doc.RootElement.GetProperty("perImage").GetArrayLength());
@@ -69,9 +69,9 @@ public class TrainEvalCliTests
     {
         var bad = Path.Combine(TestData.TempDir(), "broken.munet");
         File.WriteAllBytes(bad, [.. "MUNETW01"u8.ToArray(), 1, 2]);
-        AssertOneLineError(Cli.Run("eval", bad, "--voc", TestData.Voc), "broken.munet");
+        AssertOneLineError(Cli.Run("eval", "-m", bad, "--voc", TestData.Voc), "broken.munet");
         var outDir = Path.Combine(TestData.TempDir(), "never");
-        AssertOneLineError(Cli.Run("predict", bad, Path.Combine(TestData.Root, "demo"), "-o", outDir), "broken.munet");
+        AssertOneLineError(Cli.Run("predict", "-m", bad, Path.Combine(TestData.Root, "demo"), "-o", outDir), "broken.munet");
         Assert.False(Directory.Exists(outDir));
     }
 
@@ -82,11 +82,11 @@ public class TrainEvalCliTests
         File.Copy(Path.Combine(TestData.Root, "demo", "chelsea.png"), Path.Combine(input, "a.png"));
         File.WriteAllBytes(Path.Combine(input, "b.png"), File.ReadAllBytes(Path.Combine(TestData.Root, "demo", "chelsea.png"))[..5000]);
         var outDir = Path.Combine(TestData.TempDir(), "out");
-        AssertOneLineError(Cli.Run("predict", TinyModel.Value, input, "-o", outDir), "b.png");
+        AssertOneLineError(Cli.Run("predict", "-m", TinyModel.Value, input, "-o", outDir), "b.png");
         Assert.False(Directory.Exists(outDir));
 
         File.WriteAllBytes(Path.Combine(input, "b.png"), []);
-        AssertOneLineError(Cli.Run("predict", TinyModel.Value, input, "-o", outDir), "b.png: empty file");
+        AssertOneLineError(Cli.Run("predict", "-m", TinyModel.Value, input, "-o", outDir), "b.png: empty file");
         Assert.False(Directory.Exists(outDir));
     }
 
@@ -94,7 +94,7 @@ public class TrainEvalCliTests
     public void Bad_datasets_are_one_error_line_naming_the_file()
     {
         var missing = Path.Combine(TestData.TempDir(), "missing");
-        AssertOneLineError(Cli.Run("eval", TinyModel.Value, "--data", missing), "missing");
+        AssertOneLineError(Cli.Run("eval", "-m", TinyModel.Value, "--data", missing), "missing");
 
         var root = TestData.TempDir();
         ImageFile.WritePng(Path.Combine(root, "images", "x.png"), TestData.Blocks(8, 8, (0, 0, 4, 4), (1, 1, 1), (2, 2, 2)));
@@ -106,7 +106,7 @@ public class TrainEvalCliTests
 
         ImageFile.WriteGreyPng(Path.Combine(root, "masks", "y.png"), 9, 8, new byte[72]);
         var json = Path.Combine(TestData.TempDir(), "e.json");
-        AssertOneLineError(Cli.Run("eval", TinyModel.Value, "--data", root, "--json", json), Path.Combine("masks", "y.png"));
+        AssertOneLineError(Cli.Run("eval", "-m", TinyModel.Value, "--data", root, "--json", json), Path.Combine("masks", "y.png"));
         Assert.False(File.Exists(json));
     }
 }

@@ -13,9 +13,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
 {
     public sealed class Settings : DataSettings
     {
-        [CommandArgument(0, "<MODEL>")]
-        [Description("A .munet weights file written by train, or an .onnx export (onnx backend).")]
-        public string Model { get; init; } = "";
+        [CommandOption("-m|--model <NAME|PATH>")]
+        [Description("A shipped model (person, hair), a .munet weights file written by train, or an .onnx export.")]
+        [DefaultValue(ModelChoice.Default)]
+        public string Model { get; init; } = ModelChoice.Default;
 
         [CommandOption("--threshold <T>")]
         [Description("Foreground when probability >= T.")]

@@ -144,18 +144,13 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
 
     static Model.MobileUNet LoadModel(Settings settings, out Normalization normalization)
     {
-        if (settings.Untrained)
-        {
-            normalization = Normalization.ImageNet;
-            Platform.TorchNativeLoader.EnsureLoadable(); // before the first torch call: the seed comes before any model
-            TorchSharp.torch.random.manual_seed(settings.Seed);
-            var model = new Model.MobileUNet(new ModelSpec(settings.Alpha ?? 1.0, settings.Size ?? 224, settings.Upsampling, settings.AlphaUp));
-            model.eval();
-            return model;
-        }
-        var (loaded, header) = WeightsFile.Load(settings.Model!);
-        normalization = SegmenterFactory.NormalizationOf(header.Extra);
-        return loaded;
+        var source = settings.Untrained
+            ? new ModelSource.Untrained(new ModelSpec(settings.Alpha ?? 1.0, settings.Size ?? 224, settings.Upsampling, settings.AlphaUp), settings.Seed)
+            : ModelSource.Parse(settings.Model!);
+        var (model, trainedWith) = source.LoadTorch();
+        model.eval();
+        normalization = trainedWith;
+        return model;
     }
 
     static Int8Calibration Calibration(Settings settings, ModelSpec spec, Normalization normalization) =>

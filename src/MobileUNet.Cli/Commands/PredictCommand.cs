@@ -10,15 +10,16 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandArgument(0, "<MODEL>")]
-        [Description("A .munet weights file written by train, or an .onnx export (onnx backend).")]
-        public string Model { get; init; } = "";
+        [CommandArgument(0, "<IMAGE|FOLDER>")]
+        [Description("Images, or folders of images (png, jpg, webp, bmp, ppm).")]
+        public string[] Inputs { get; init; } = [];
 
-        [CommandArgument(1, "<IMAGE|FOLDER>")]
-        [Description("One image, or a folder of images (png, jpg, webp, bmp, ppm).")]
-        public string Input { get; init; } = "";
+        [CommandOption("-m|--model <NAME|PATH>")]
+        [Description("A shipped model (person, hair), a .munet weights file written by train, or an .onnx export.")]
+        [DefaultValue(ModelChoice.Default)]
+        public string Model { get; init; } = ModelChoice.Default;
 
-        [CommandOption("-o|--out <DIR>")]
+        [CommandOption("-o|--output|--out <DIR>")]
         [Description("Writes NAME.mask.png (0/255) and NAME.overlay.png (mask tinted over the photo) here.")]
         [DefaultValue("runs/predict")]
         public string Out { get; init; } = "runs/predict";
@@ -45,7 +46,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend);
-        var written = Predict(segmenter, Inputs(settings.Input), settings.Out, settings.Threshold, ImageLimits.WithMaxPixels(settings.MaxPixels));
+        var written = Predict(segmenter, settings.Inputs.SelectMany(Inputs).ToList(), settings.Out, settings.Threshold, ImageLimits.WithMaxPixels(settings.MaxPixels));
         foreach (var (mask, overlay) in written) AnsiConsole.MarkupLineInterpolated($"{mask}  {overlay}");
         return 0;
     }

@@ -79,6 +79,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue("runs/train")]
         public string Out { get; init; } = "runs/train";
 
+        [CommandOption("--init <NAME|PATH>")]
+        [Description("Fine-tune: start from a shipped model (person, hair) or a saved .munet of the same alpha and upsampling (any size).")]
+        public string? Init { get; init; }
+
         [CommandOption("--resume")]
         [Description("Continue the run in --out from its last finished epoch.")]
         public bool Resume { get; init; }
@@ -97,6 +101,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Seed = Seed,
             Threads = Threads ?? Environment.ProcessorCount,
             TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
+            InitWeights = Init is null ? null : ModelSource.Parse(Init).TrainableWeights(),
         };
     }
 

@@ -42,9 +42,13 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         [DefaultValue(0.5f)]
         public float Threshold { get; init; } = 0.5f;
 
-        [CommandOption("-m|--model <FILE>")]
-        [Description("A .munet weights file or an .onnx export. Without it an untrained model of --alpha / --size is used (speed only).")]
+        [CommandOption("-m|--model <NAME|PATH>")]
+        [Description("A shipped model (person, hair), a .munet weights file or an .onnx export. Default: person, unless --untrained or --alpha/--size ask for an untrained model (speed only).")]
         public string? Model { get; init; }
+
+        [CommandOption("--untrained")]
+        [Description("Run an untrained model of --alpha / --size (speed only; the masks mean nothing).")]
+        public bool Untrained { get; init; }
 
         [CommandOption("-a|--alpha <ALPHA>")]
         [Description("Untrained model's width multiplier. Default 0.5.")]
@@ -98,6 +102,8 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
             if (Queue < 1) return ValidationResult.Error("--queue must be at least 1");
             if (Threads < 1) return ValidationResult.Error("--threads must be at least 1");
             if (Kind != OutputKind.Background && Background is not null) return ValidationResult.Error("--background needs --kind Background");
+            if (Model is not null && (Untrained || Alpha is not null || Size is not null))
+                return ValidationResult.Error("--alpha/--size/--untrained choose an untrained model; they do not go with -m/--model.");
             return ValidationResult.Success();
         }
     }
@@ -110,7 +116,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
             settings.Smooth, settings.Threshold, settings.Queue, settings.Fps, settings.MaxFrames,
             FfmpegTools.FromFfmpegPath(settings.Ffmpeg), new EncoderOptions(Preset: settings.Preset));
         var job = new VideoJob(options);
-        using var segmenter = VideoSegmenters.Open(settings.Model, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Backend, settings.Threads, out var label);
+        using var segmenter = VideoSegmenters.Open(settings.Untrained || settings.Alpha is not null || settings.Size is not null ? null : settings.Model ?? ModelChoice.Default, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Backend, settings.Threads, out var label);
 
         // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

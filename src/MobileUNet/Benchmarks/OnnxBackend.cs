@@ -131,15 +131,7 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     }
 
     /// <summary>The spec a MobileUNet .onnx export records in its metadata; a file without it fails naming the file.</summary>
-    public static ModelSpec ReadSpec(string onnxPath)
-    {
-        if (!File.Exists(onnxPath)) throw new FileNotFoundException($"{onnxPath}: no such model file.", onnxPath);
-        ModelProto proto;
-        try { proto = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath)); }
-        catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"{onnxPath}: not an ONNX model ({e.Message})."); }
-        var properties = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
-        return OnnxMetadata.FromProperties(properties, onnxPath).Spec;
-    }
+    public static ModelSpec ReadSpec(string onnxPath) => new Inference.ModelSource.File(onnxPath).ReadSpec();
 
     SessionOptions Options(int threads)
     {

@@ -16,6 +16,9 @@ public sealed record WeightsHeader(int FormatVersion, ModelSpec Spec, JsonObject
 public static class WeightsFile
 {
     static readonly byte[] Magic = "MUNETW01"u8.ToArray();
+
+    /// <summary>Whether <paramref name="head"/> (a file's first bytes) starts with the weights magic.</summary>
+    public static bool HasMagic(ReadOnlySpan<byte> head) => head.StartsWith(Magic);
     public const int FormatVersion = 1;
     public const string Extension = ".munet";
 
@@ -63,12 +66,14 @@ public static class WeightsFile
     }
 
     /// <summary>Loads weights into an existing model; refuses a file made for another spec.</summary>
-    public static WeightsHeader LoadInto(MobileUNet model, string path)
+    /// <param name="anyInputSize">Accept weights trained at another input size: the network is fully convolutional,
+    /// so its weights do not depend on it (fine-tuning a 128 model at 160, say).</param>
+    public static WeightsHeader LoadInto(MobileUNet model, string path, bool anyInputSize = false)
     {
         using var stream = OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
         var header = ReadHeader(reader, path);
-        if (header.Spec != model.Spec)
+        if ((anyInputSize ? header.Spec with { InputSize = model.Spec.InputSize } : header.Spec) != model.Spec)
             throw new InvalidDataException($"{path}: weights are for {header.Spec}, but the model is {model.Spec}.");
         LoadState(model, reader, path);
         return header;

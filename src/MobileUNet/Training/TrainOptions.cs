@@ -34,6 +34,8 @@ public sealed record TrainOptions
     /// would run past it. Without a budget, <see cref="Epochs"/> is exact.
     /// </summary>
     public TimeSpan? TimeBudget { get; init; }
+    /// <summary>A .munet whose weights start the run (fine-tuning) instead of a fresh initialisation.</summary>
+    public string? InitWeights { get; init; }
 
     public void Validate()
     {

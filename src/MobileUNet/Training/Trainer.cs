@@ -57,6 +57,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         torch.manual_seed(options.Seed);
         using var model = new Model.MobileUNet(options.Spec);
         using var optimizer = CreateOptimizer(model);
+        if (state is null && options.InitWeights is { } init) WeightsFile.LoadInto(model, init, anyInputSize: true);
         if (state is not null)
         {
             WeightsFile.LoadInto(model, lastPath);
