@@ -44,6 +44,37 @@ public class TrainingTests
     }
 
     [Fact]
+    public void A_time_budget_stretches_a_short_plan_to_use_the_minutes_and_ends_inside_them()
+    {
+        Torch.EnsureReady();
+        var dir = TestData.TempDir();
+        var budget = TimeSpan.FromSeconds(8);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = TinyTrainer(Tiny(2) with { StepsPerEpoch = 1, TimeBudget = budget }).Run(dir, resume: false);
+        // 2 epochs were asked for; a tiny epoch takes well under a second, so the budget buys many more.
+        Assert.True(result.History.Count > 2, $"ran {result.History.Count} epochs in {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.True(clock.Elapsed < budget + TimeSpan.FromSeconds(4), $"took {clock.Elapsed.TotalSeconds:0.0} s for an 8 s budget");
+        Assert.Equal(result.History.Count, Checkpoint.ReadState(Path.Combine(dir, Checkpoint.Last)).Options.Epochs);
+    }
+
+    [Fact]
+    public void Init_starts_from_saved_weights_of_another_input_size()
+    {
+        Torch.EnsureReady();
+        var first = TestData.TempDir();
+        TinyTrainer(Tiny(1)).Run(first, resume: false);
+        var saved = Path.Combine(first, Checkpoint.Last);
+        var second = TestData.TempDir();
+        var options = Tiny(1) with { Spec = new ModelSpec(0.25, 64), InitWeights = saved, LearningRate = 1e-9, WarmupSteps = 1 };
+        var synth64 = CompositeSynthesizer.FromFolders(TestData.Cutouts, TestData.Backgrounds, 64);
+        new Trainer(options, new SynthTrainingSource(synth64), new SynthValidationSet(synth64, 4, 99), Normalization.ImageNet).Run(second, resume: false);
+        using var a = WeightsFile.Load(saved).Model;
+        using var b = WeightsFile.Load(Path.Combine(second, Checkpoint.Last)).Model;
+        var w = a.state_dict()["encoder.b13.pointwise.weight"];
+        Assert.True(w.allclose(b.state_dict()["encoder.b13.pointwise.weight"], 1e-4, 1e-5), "a near-zero learning rate keeps the initial weights");
+    }
+
+    [Fact]
     public void Resume_after_an_interruption_continues_with_identical_state()
     {
         Torch.EnsureReady();

@@ -72,6 +72,8 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         var stopped = firstEpoch > options.Epochs ? StopReason.AlreadyComplete : StopReason.Completed;
         var clock = Stopwatch.StartNew();
         double lastEpochSeconds = 0;
+        var recentEpochSeconds = new List<double>();
+        var iterationClock = new Stopwatch();
         int lastEpoch = firstEpoch - 1;
 
         for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
@@ -81,6 +83,8 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
                 stopped = StopReason.TimeBudget;
                 break;
             }
+            if (iterationClock.IsRunning) recentEpochSeconds.Add(iterationClock.Elapsed.TotalSeconds); // the previous epoch, checkpoint included
+            iterationClock.Restart();
             var epochClock = Stopwatch.StartNew();
             var (loss, bce, dice, imagesPerSecond, lr) = TrainEpoch(model, optimizer, epoch, ref step, history.LastOrDefault()?.ValidationIoU, clock, progress, cancel);
             progress?.Report(new TrainProgress(epoch, options.Epochs, options.StepsPerEpoch, options.StepsPerEpoch, loss,
@@ -91,14 +95,16 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             history.Add(metrics);
             bool isBest = metrics.ValidationIoU > bestIoU;
             if (isBest) { bestIoU = metrics.ValidationIoU; bestEpoch = epoch; }
-            if (epoch == 2 && firstEpoch <= 2 && options.TimeBudget is { } fit)
+            if (epoch >= 2 && state is null && options.TimeBudget is { } fit)
             {
-                // Fit the schedule to the budget once, in both directions, from the second epoch's measured time
-                // (the first pays for warm-up): the cosine reaches its low learning rates inside the box instead of
-                // being cut off half-way, and a quiet machine uses the minutes it was given instead of stopping
-                // early. The fitted count is recorded in the checkpoint, so a resume follows the same plan.
-                int affordable = epoch + Math.Max(0, (int)Math.Floor((fit.TotalSeconds - clock.Elapsed.TotalSeconds) / lastEpochSeconds));
-                options = options with { Epochs = affordable };
+                // Fit the schedule to the budget in both directions after every epoch from the second, from the
+                // mean of the last few epochs this process ran (its first pays for warm-up): the cosine reaches its
+                // low learning rates inside the box instead of being cut off half-way, a quiet machine uses the
+                // minutes it was given, and a machine that gets busier mid-run still lands on time. The fitted
+                // count is recorded in the checkpoint, and a resume follows that plan rather than refitting.
+                double perEpoch = recentEpochSeconds.Count > 1 ? recentEpochSeconds.Skip(1).TakeLast(3).Average()
+                                : recentEpochSeconds.Count == 1 ? Math.Max(lastEpochSeconds, recentEpochSeconds[0] * 0.5) : lastEpochSeconds;
+                options = options with { Epochs = epoch + Math.Max(0, (int)Math.Floor((fit.TotalSeconds - clock.Elapsed.TotalSeconds) / perEpoch)) };
             }
             var newState = new TrainingState(epoch, step, step * options.BatchSize, options.Seed, $"optimizer-epoch{epoch:D4}.bin",
                                              bestIoU, bestEpoch, history, options);
