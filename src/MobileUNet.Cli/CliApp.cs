@@ -68,6 +68,9 @@ public static class CliApp
                 data.AddCommand<SynthCommand>("synth")
                     .WithDescription("Write composites (cutouts over backgrounds) as a folder-pairs dataset.")
                     .WithExample("data", "synth", "-o", "runs/synth", "--count", "200", "--size", "128", "--seed", "7");
+                data.AddCommand<LabelCommand>("label")
+                    .WithDescription("Label photos with a teacher model (soft masks as a folder-pairs dataset) for distillation; resumable.")
+                    .WithExample("data", "label", "-m", "selfie.onnx", "photos/", "-o", "runs/labelled");
             });
         });
         return app;

@@ -41,6 +41,31 @@ public class TrainEvalCliTests
     }
 
     [Fact]
+    public void Data_label_writes_a_folder_pairs_dataset_of_teacher_probabilities_and_resumes()
+    {
+        var outDir = Path.Combine(TestData.TempDir(), "labelled");
+        var photos = Path.Combine(TestData.Root, "demo");
+        var r = Cli.Run("data", "label", "-m", TinyModel.Value, photos, "-o", outDir);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        int count = PredictCommandInputs(photos).Count;
+        Assert.Equal(count, Directory.GetFiles(Path.Combine(outDir, "masks"), "*.png").Length);
+        var dataset = new FolderPairsDataset(outDir);
+        Assert.Equal(count, dataset.Count);
+        var sample = dataset.Load(0);
+        Assert.Equal((sample.Image.Width, sample.Image.Height), (sample.Mask.Width, sample.Mask.Height));
+        // An untrained teacher is unsure everywhere: grey levels near the middle, i.e. soft labels, not 0/255.
+        var soft = ImageFile.Read(Path.Combine(outDir, "masks", Path.GetFileNameWithoutExtension(PredictCommandInputs(photos)[0]) + ".png"));
+        Assert.Contains(Enumerable.Range(0, soft.Width * soft.Height), i => soft.Pixels[i * 4] is > 0 and < 255);
+
+        File.Delete(Path.Combine(outDir, "masks", Path.GetFileNameWithoutExtension(PredictCommandInputs(photos)[0]) + ".png"));
+        var again = Cli.Run("data", "label", "-m", TinyModel.Value, photos, "-o", outDir);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Contains($"labelled 1, already done {count - 1}", again.Stdout);
+    }
+
+    static IReadOnlyList<string> PredictCommandInputs(string dir) => MobileUNet.Cli.Commands.PredictCommand.Inputs(dir);
+
+    [Fact]
     public void Eval_on_voc_writes_json_with_every_image()
     {
         var json = Path.Combine(TestData.TempDir(), "eval.json");
