@@ -21,6 +21,11 @@ public abstract record ForegroundRule
     public sealed record Threshold : ForegroundRule;
     /// <summary>Exactly this class value (class-id masks); 255 is then ignored.</summary>
     public sealed record ClassValue(byte Value) : ForegroundRule;
+    /// <summary>
+    /// A teacher's probability map (value / 255, as <c>data label</c> writes it): labels are value above 127,
+    /// and training learns the probability itself as a soft target.
+    /// </summary>
+    public sealed record SoftProbability : ForegroundRule;
 
     public static ForegroundRule Binary { get; } = new Threshold();
 }
@@ -31,13 +36,17 @@ static class DatasetFiles
     /// Loads an image and its mask file, labelling each mask pixel from one channel of the decoded RGBA
     /// (<paramref name="channel"/> 0..2) through <paramref name="label"/>: the one place a mask file becomes labels.
     /// </summary>
-    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label)
+    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label, bool keepSoft = false)
     {
         var image = ImageFile.Read(imagePath);
         var raw = ImageFile.Read(maskPath);
-        var mask = new Mask(raw.Width, raw.Height);
+        var mask = new Mask(raw.Width, raw.Height, soft: keepSoft ? new byte[(long)raw.Width * raw.Height] : null);
         for (int i = 0; i < mask.Labels.Length; i++)
-            mask.Labels[i] = label(raw.Pixels[i * 4 + channel]);
+        {
+            byte value = raw.Pixels[i * 4 + channel];
+            mask.Labels[i] = label(value);
+            if (mask.Soft is { } soft) soft[i] = value;
+        }
         return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
     }
 
@@ -110,6 +119,7 @@ public sealed class FolderPairsDataset : ISegmentationDataset
         {
             ForegroundRule.ClassValue c => DatasetFiles.LoadPair(imagePath, maskPath, 0,
                 v => v == c.Value ? Mask.Foreground : v == 255 ? Mask.Ignore : Mask.Background),
+            ForegroundRule.SoftProbability => DatasetFiles.LoadPair(imagePath, maskPath, 0, v => v > 127 ? Mask.Foreground : Mask.Background, keepSoft: true),
             _ => DatasetFiles.LoadPair(imagePath, maskPath, 0, v => v > 127 ? Mask.Foreground : Mask.Background),
         };
     }
