@@ -15,6 +15,8 @@ public sealed class MobileUNet : NativeModule<Tensor, Tensor>
 
     public MobileUNet(ModelSpec spec) : base("mobileunet")
     {
+        if (!spec.IsMobileUNet)
+            throw new ArgumentException($"{spec.Label} is not a MobileUNet ({spec.Architecture}): it runs as an ONNX model only, not in torch.", nameof(spec));
         Spec = spec;
         encoder = new MobileNetEncoder(spec);
         decoder = new UNetDecoder(spec);
