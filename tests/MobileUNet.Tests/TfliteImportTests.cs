@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
+using System.Text.Json;
+using MobileUNet.Benchmarks;
 using MobileUNet.Data;
 using MobileUNet.Export;
 using MobileUNet.Export.Tflite;
@@ -53,6 +55,38 @@ public sealed class TfliteImportTests : IDisposable
         Assert.Equal(Size, onnx.Spec.InputSize);
         var error = Assert.Throws<ArgumentException>(() => ModelSource.Parse(path).Open(Backend.Torch));
         Assert.Contains("ONNX", error.Message);
+    }
+
+    [Fact]
+    public void Imported_model_records_its_size_and_bench_times_it_whole()
+    {
+        var path = Path.Combine(dir, "selfie.onnx");
+        var summary = TfliteImporter.Import(Teachers.Selfie, path);
+        var metadata = ModelSource.ReadOnnxMetadata(path);
+        Assert.Equal(summary.Parameters, metadata.Parameters);
+        Assert.Equal(summary.Macs, metadata.Macs);
+        Assert.InRange(summary.Parameters, 100_000, 120_000);
+
+        var budget = new BenchBudget(seconds: 0.05, minRuns: 3, warmupSeconds: 0, warmupRuns: 1);
+        var doc = BenchStudy.Run(new BenchPlan([summary.Spec], ["onnx"], null, [1], 1, budget, ModelFile: path));
+        var result = Assert.Single(doc.Results);
+        Assert.Equal(summary.Spec, result.Spec);
+        Assert.Equal((summary.Parameters, summary.Macs), (result.Parameters, result.Macs));
+        Assert.Throws<ArgumentException>(() => BenchStudy.Run(new BenchPlan([summary.Spec], ["onnx"], null, [1], 1, budget, ModelFile: path, Parts: true)));
+    }
+
+    [Fact]
+    public void Cli_eval_takes_the_imported_model_with_its_recorded_normalisation()
+    {
+        var path = Path.Combine(dir, "selfie.onnx");
+        TfliteImporter.Import(Teachers.Selfie, path);
+        var json = Path.Combine(dir, "eval.json");
+        var r = Cli.Run("eval", "-m", path, "--voc", TestData.Voc, "--json", json);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        // The embedded VOC person photos: MediaPipe finds the people (an untrained or mis-normalised model would not).
+        double iou = doc.RootElement.GetProperty("mean").GetProperty("iou").GetDouble();
+        Assert.True(iou > 0.5, $"mean IoU {iou:0.000}");
     }
 
     [Fact]

@@ -63,7 +63,11 @@ public static class TfliteImporter
             Graph = graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OnnxExporter.Opset });
-        var metadata = new OnnxMetadata(spec, options.Normalization, options.Threshold, OnnxPart.Full, OnnxPrecision.Fp32);
+        var metadata = new OnnxMetadata(spec, options.Normalization, options.Threshold, OnnxPart.Full, OnnxPrecision.Fp32)
+        {
+            Parameters = converter.Parameters,
+            Macs = converter.Macs,
+        };
         foreach (var (key, value) in metadata.ToProperties())
             proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         var counts = converter.OperatorCounts.OrderBy(p => p.Key, StringComparer.Ordinal).ToDictionary(p => p.Key, p => p.Value);
