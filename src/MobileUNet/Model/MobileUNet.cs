@@ -13,10 +13,8 @@ public sealed class MobileUNet : NativeModule<Tensor, Tensor>
     readonly MobileNetEncoder encoder;
     readonly UNetDecoder decoder;
 
-    public MobileUNet(ModelSpec spec) : base("mobileunet")
+    public MobileUNet(ModelSpec spec) : base(NameFor(spec))
     {
-        if (!spec.IsMobileUNet)
-            throw new ArgumentException($"{spec.Label} is not a MobileUNet ({spec.Architecture}): it runs as an ONNX model only, not in torch.", nameof(spec));
         Spec = spec;
         encoder = new MobileNetEncoder(spec);
         decoder = new UNetDecoder(spec);
@@ -24,6 +22,12 @@ public sealed class MobileUNet : NativeModule<Tensor, Tensor>
     }
 
     public ModelSpec Spec { get; }
+
+    // Checked before the native module exists: another architecture (an imported ONNX model) has no torch build.
+    static string NameFor(ModelSpec spec) => spec.IsMobileUNet
+        ? "mobileunet"
+        : throw new ArgumentException($"{spec.Label} is not a MobileUNet ({spec.Architecture}): it runs as an ONNX model only, not in torch.", nameof(spec));
+
     public MobileNetEncoder Encoder => encoder;
     public UNetDecoder Decoder => decoder;
 
