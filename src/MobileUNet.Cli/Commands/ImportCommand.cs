@@ -21,12 +21,12 @@ public sealed class ImportCommand : Command<ImportCommand.Settings>
         public string Output { get; init; } = "";
 
         [CommandOption("--mean <R,G,B>")]
-        [Description("Per-channel mean subtracted from RGB in [0, 1]] before the model, recorded in the metadata.")]
+        [Description("Per-channel mean subtracted from RGB in [[0, 1]] before the model, recorded in the metadata.")]
         [DefaultValue("0,0,0")]
         public string Mean { get; init; } = "0,0,0";
 
         [CommandOption("--std <R,G,B>")]
-        [Description("Per-channel standard deviation the RGB values are divided by. MediaPipe takes RGB in [0, 1]]: mean 0, std 1.")]
+        [Description("Per-channel standard deviation the RGB values are divided by. MediaPipe takes RGB in [[0, 1]]: mean 0, std 1.")]
         [DefaultValue("1,1,1")]
         public string Std { get; init; } = "1,1,1";
 
