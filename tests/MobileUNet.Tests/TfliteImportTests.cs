@@ -59,6 +59,16 @@ public sealed class TfliteImportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Imported_model_passes_the_onnx_projects_own_checker()
+    {
+        var path = Path.Combine(dir, "selfie.onnx");
+        TfliteImporter.Import(Teachers.Selfie, path);
+        var result = OnnxPrecisionTests.RunProgram(Path.Combine(OnnxPrecisionTests.RepoRoot(), "scripts", "check-onnx.sh"), path);
+        Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
+        Assert.StartsWith("ok ", result.Stdout);
+    }
+
+    [Fact]
     public void Imported_model_records_its_size_and_bench_times_it_whole()
     {
         var path = Path.Combine(dir, "selfie.onnx");
