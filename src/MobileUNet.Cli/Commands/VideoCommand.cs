@@ -99,8 +99,14 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         {
             if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
             if (Smooth is < 0 or >= 1) return ValidationResult.Error("--smooth must be in [0, 1)");
-            if (Queue < 1) return ValidationResult.Error("--queue must be at least 1");
-            if (Threads < 1) return ValidationResult.Error("--threads must be at least 1");
+            if (OptionChecks.Result(
+                    Limits.RangeError("--queue", Queue, 1, Limits.MaxQueue),
+                    Limits.ThreadsError(Threads),
+                    ModelSpec.InputSizeError(Size, "--size"),
+                    Limits.ThresholdError(Threshold),
+                    Limits.RangeError("--max-frames", MaxFrames, 1, long.MaxValue),
+                    Fps > 0 && Fps <= 1000 ? null : FormattableString.Invariant($"--fps must be in (0, 1000], got {Fps}.")) is { Successful: false } limits)
+                return limits;
             if (Kind != OutputKind.Background && Background is not null) return ValidationResult.Error("--background needs --kind Background");
             if (Model is not null && (Untrained || Alpha is not null || Size is not null))
                 return ValidationResult.Error("--alpha/--size/--untrained choose an untrained model; they do not go with -m/--model.");
@@ -110,6 +116,10 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        // The output must not be the input (a video, the --background image or the model file) and must be writable.
+        OutputPaths.CheckFile(settings.Output, settings.Input, settings.Model,
+            settings.Background is { } bg && bg.StartsWith("image:", StringComparison.Ordinal) ? bg["image:".Length..] : null);
+        if (settings.Summary is not null) OutputPaths.CheckFile(settings.Summary, settings.Input, settings.Model, settings.Output);
         var options = new VideoJobOptions(
             settings.Input, settings.Output, settings.Kind,
             settings.Background is null ? null : BackgroundSpec.Parse(settings.Background),
