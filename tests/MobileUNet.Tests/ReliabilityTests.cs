@@ -308,4 +308,46 @@ public class ReliabilityTests
         Assert.Contains("--lfw-masks", Assert.Throws<InvalidDataException>(() => new LfwPartsDataset(photos, photos)).Message);
         Assert.Contains("--lfw-images", Assert.Throws<InvalidDataException>(() => new LfwPartsDataset(masks, masks)).Message);
     }
+
+    // --- item 9: non-finite weights are refused at load time, non-finite outputs on the first run ---
+
+    static Model.MobileUNet NanModel()
+    {
+        Torch.EnsureReady();
+        var model = new Model.MobileUNet(new ModelSpec(0.25, 32));
+        using (TorchSharp.torch.no_grad())
+            model.state_dict()["encoder.b13.pointwise.weight"].fill_(float.NaN);
+        return model;
+    }
+
+    [Fact]
+    public void Nan_weights_are_refused_at_load_on_munet_and_onnx()
+    {
+        var dir = TestData.TempDir();
+        var munet = Path.Combine(dir, "nan.munet");
+        var onnx = Path.Combine(dir, "nan.onnx");
+        using (var model = NanModel())
+        {
+            WeightsFile.Save(model, munet, Training.Checkpoint.Extra(Normalization.ImageNet, null));
+            File.WriteAllBytes(onnx, Export.OnnxExporter.ToBytes(model));
+        }
+        Assert.Contains("NaN", Assert.Throws<InvalidDataException>(() => WeightsFile.Load(munet)).Message);
+        Assert.Contains("NaN", Assert.Throws<InvalidDataException>(() => OnnxSegmenter.Open(onnx)).Message);
+        var photo = Path.Combine(TestData.Root, "demo", "chelsea.png");
+        foreach (var (model, backend) in new[] { (munet, "Onnx"), (munet, "Torch"), (onnx, "Onnx") })
+            AssertOneLineError(Cli.Run("predict", "-m", model, "-b", backend, photo, "-o", Path.Combine(dir, "out")), "NaN", 1);
+    }
+
+    // --- item 14: std 0 in the ONNX metadata ---
+
+    [Fact]
+    public void Zero_std_in_onnx_metadata_is_refused_with_the_file_named()
+    {
+        Torch.EnsureReady();
+        using var model = new Model.MobileUNet(new ModelSpec(0.25, 32));
+        var bytes = Export.OnnxExporter.ToBytes(model, new Export.OnnxExportOptions { Normalization = new Normalization([0.5f, 0.5f, 0.5f], [0.2f, 0f, 0.2f]) });
+        var e = Assert.Throws<InvalidDataException>(() => OnnxSegmenter.FromBytes(bytes, "zero-std.onnx"));
+        Assert.Contains("zero-std.onnx", e.Message);
+        Assert.Contains("std must be positive", e.Message);
+    }
 }
