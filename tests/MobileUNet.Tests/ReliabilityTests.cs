@@ -350,4 +350,50 @@ public class ReliabilityTests
         Assert.Contains("zero-std.onnx", e.Message);
         Assert.Contains("std must be positive", e.Message);
     }
+
+    // --- item 11: a broken or interrupted video input keeps the valid frames, warns and exits non-zero ---
+
+    static void Ffmpeg(params string[] args)
+    {
+        var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true };
+        foreach (var a in (string[])["-v", "error", "-y", .. args]) info.ArgumentList.Add(a);
+        using var p = Process.Start(info)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+    }
+
+    static void Truncate(string path) => File.WriteAllBytes(path, File.ReadAllBytes(path)[..(int)(new FileInfo(path).Length / 2)]);
+
+    [Fact]
+    public void Truncated_or_corrupt_video_input_keeps_the_frames_warns_and_exits_1()
+    {
+        var dir = TestData.TempDir();
+        var clip = Path.Combine(dir, "clip.mp4");
+        Assert.Equal(0, Cli.Run("video-sample", "-o", clip, "--frames", "100").ExitCode);
+        var mp4 = Path.Combine(dir, "front.mp4");
+        var ts = Path.Combine(dir, "clip.ts");
+        Ffmpeg("-i", clip, "-c", "copy", "-movflags", "+faststart", mp4);
+        Ffmpeg("-i", clip, "-c", "copy", ts);
+        Truncate(mp4);
+        Truncate(ts);
+        var frames = Directory.CreateDirectory(Path.Combine(dir, "frames")).FullName;
+        Ffmpeg("-i", clip, "-frames:v", "6", Path.Combine(frames, "f%03d.png"));
+        File.WriteAllBytes(Path.Combine(frames, "f003.png"), [.. Enumerable.Range(0, 300).Select(i => (byte)(i * 7))]);
+
+        foreach (var (input, says) in new[] { (mp4, "of 100 frames"), (ts, "truncated"), (frames, "Invalid") })
+        {
+            var output = Path.Combine(dir, Path.GetFileName(input) + ".out.mp4");
+            var r = Cli.Run("video", input, "-o", output, "--alpha", "0.25", "--size", "32");
+            Assert.True(r.ExitCode == 1, $"{input}: exit {r.ExitCode}, {r.Stderr}");
+            var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("warning:", line);
+            Assert.Contains(says, line);
+            Assert.True(File.Exists(output), "the valid shorter file is kept");
+        }
+    }
+
+    [Fact]
+    public void Max_frames_0_is_refused_as_an_argument() =>
+        AssertOneLineError(Cli.Run("video", "clip.mp4", "-o", "out.mp4", "--max-frames", "0"), "--max-frames", 2);
 }

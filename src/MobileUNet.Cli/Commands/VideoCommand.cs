@@ -130,10 +130,13 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 
         // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The exit code says the file is short because of a signal: 128 + SIGINT (2) or SIGTERM (15).
+        string? signal = null;
         // A second Ctrl-C is let through: it ends the process at once (the temp file is then left, never the output).
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = !stop.IsCancellationRequested;
+            signal ??= "SIGINT";
             stop.Cancel();
         };
         Console.CancelKeyPress += onCancel;
@@ -143,6 +146,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = !stop.IsCancellationRequested;
+            signal ??= "SIGTERM";
             stop.Cancel();
         });
         VideoReport report;
@@ -155,6 +159,18 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         var json = JsonSerializer.Serialize(report, CliJson.Options);
         if (settings.Summary is not null) AtomicFile.WriteAllBytes(settings.Summary, System.Text.Encoding.UTF8.GetBytes(json + "\n"));
         Console.WriteLine(json);
+        // A shorter file is kept (it is valid), but the run did not do what was asked: say so and exit non-zero.
+        var of = report.ExpectedFrames is { } expected ? $" of {expected}" : "";
+        if (signal is not null)
+        {
+            Console.Error.WriteLine($"warning: {settings.Input}: stopped by {signal} after {report.Frames}{of} frames; {settings.Output} holds those frames.");
+            return signal == "SIGINT" ? 130 : 143;
+        }
+        if (report.Problem is { } problem)
+        {
+            Console.Error.WriteLine($"warning: {settings.Input}: {problem}; {settings.Output} holds the {report.Frames} frames decoded.");
+            return 1;
+        }
         return 0;
     }
 
