@@ -13,6 +13,8 @@ public static class CliApp
         {
             config.SetApplicationName("mobileunet");
             config.PropagateExceptions();
+            // A typo must not run silently with defaults (`--precison fp16` wrote fp32): unknown options are errors.
+            config.UseStrictParsing();
             config.AddCommand<InfoCommand>("info")
                 .WithDescription("Model facts for one alpha x size (per layer: kind, output shape, params, MACs), or the whole alpha x size grid.")
                 .WithExample("info", "--alpha", "1", "--size", "224")

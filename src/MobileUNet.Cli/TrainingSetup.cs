@@ -85,7 +85,11 @@ public class DataSettings : CommandSettings
         if (sources > 1) return ValidationResult.Error("choose one of --data, --voc, --lfw-images/--lfw-masks.");
         if ((LfwImages is null) != (LfwMasks is null)) return ValidationResult.Error("--lfw-images and --lfw-masks go together.");
         if (!IsSynth && (Cutouts is not null || Backgrounds is not null)) return ValidationResult.Error("--cutouts/--backgrounds are for composite synthesis, not with a dataset.");
-        if (ValCount < 1) return ValidationResult.Error("--val-count must be at least 1.");
+        if (Platform.Limits.RangeError("--val-count", ValCount, 1, Platform.Limits.MaxCount) is { } valCount) return ValidationResult.Error(valCount);
+        if (ClassValue is not null && Data is null) return ValidationResult.Error("--class-value goes with --data.");
+        if (ClassValue is < 0 or > 254) return ValidationResult.Error($"--class-value must be a mask value 0..254 (255 means ignore), got {ClassValue}.");
+        if (Voc is not null && VocClasses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0)
+            return ValidationResult.Error("--voc-classes: no class ids; name at least one foreground class (person is 15).");
         if (Mix is not null && !IsSynth) return ValidationResult.Error("--mix adds real photos to composite training; with --data/--voc/--lfw-* there are no composites to mix with.");
         if (!(MixShare is >= 0 and <= 1)) return ValidationResult.Error("--mix-share must be between 0 and 1.");
         return ValidationResult.Success();
