@@ -135,6 +135,29 @@ public static class ServeApp
         var types = new FileExtensionContentTypeProvider();
         types.Mappings[".mjs"] = "text/javascript";
         types.Mappings[".wasm"] = "application/wasm";
+        // Vendored files kept gzipped (vendor/ort/README.md) go out as stored, with Content-Encoding: gzip.
+        app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path.Value;
+            if (path is not null && path.StartsWith("/vendor/", StringComparison.Ordinal) && !files.GetFileInfo(path).Exists
+                && files.GetFileInfo(path + ".gz") is { Exists: true, PhysicalPath: { } gz } && types.TryGetContentType(path, out var type))
+            {
+                context.Response.ContentType = type;
+                context.Response.Headers.CacheControl = "public, max-age=86400";
+                if (context.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase))
+                {
+                    context.Response.Headers.ContentEncoding = "gzip";
+                    await context.Response.SendFileAsync(gz);
+                }
+                else
+                {
+                    await using var inflated = new System.IO.Compression.GZipStream(File.OpenRead(gz), System.IO.Compression.CompressionMode.Decompress);
+                    await inflated.CopyToAsync(context.Response.Body);
+                }
+                return;
+            }
+            await next(context);
+        });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files, ContentTypeProvider = types });
         app.MapGet(Routes.Home, () => Results.File(Path.Combine(WebRoot, "index.html"), "text/html; charset=utf-8"));
         app.MapGet(Routes.Camera, () => Results.File(Path.Combine(WebRoot, "camera.html"), "text/html; charset=utf-8"));
