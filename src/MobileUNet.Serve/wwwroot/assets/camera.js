@@ -15,6 +15,14 @@ const bgFile = document.getElementById('bgFile');
 // What a test (or a curious person in the console) reads: FPS and the mask of one known frame.
 const state = window.mobileunet = { ready: false, error: null, fps: 0, frames: 0, inferenceMs: 0, threads: 0, known: null };
 const knownFrame = Number(params.get('known') ?? 10);
+// With serve --api-key, open /camera?key=KEY once: the key is kept in this browser and sent with the API calls.
+if (params.get('key')) localStorage.setItem('mobileunet.key', params.get('key'));
+const headers = localStorage.getItem('mobileunet.key') ? { 'X-API-Key': localStorage.getItem('mobileunet.key') } : {};
+async function get(url) {
+  const response = await fetch(url, { headers });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${(await response.text()).trim()}`);
+  return response;
+}
 
 function fail(error) {
   state.error = String(error?.message ?? error);
@@ -66,14 +74,15 @@ function toBase64(bytes) {
 }
 
 async function main() {
-  const info = await (await fetch('/v1/model')).json();
+  const info = await (await get('/v1/model')).json();
   const S = info.input_size, threshold = info.threshold;
   const { mean, std } = info.normalization;
   const threads = Number(params.get('threads') ?? (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1));
   ort.env.wasm.wasmPaths = '/vendor/ort/';
   ort.env.wasm.numThreads = threads;
   state.threads = threads;
-  const session = await ort.InferenceSession.create('/v1/model.onnx', { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const model = new Uint8Array(await (await get('/v1/model.onnx')).arrayBuffer());
+  const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   const inputName = session.inputNames[0], outputName = session.outputNames[0];
 
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false });

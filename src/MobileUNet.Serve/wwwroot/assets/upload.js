@@ -4,6 +4,10 @@ const input = document.getElementById('file');
 const status = document.getElementById('status');
 const photo = document.getElementById('photo');
 const cutout = document.getElementById('cutout');
+// With serve --api-key, open /?key=KEY once: the key is kept in this browser and sent with each request.
+const params = new URLSearchParams(location.search);
+if (params.get('key')) localStorage.setItem('mobileunet.key', params.get('key'));
+const headers = localStorage.getItem('mobileunet.key') ? { 'X-API-Key': localStorage.getItem('mobileunet.key') } : {};
 
 async function segment(file) {
   photo.src = URL.createObjectURL(file);
@@ -12,7 +16,7 @@ async function segment(file) {
   const started = performance.now();
   const body = new FormData();
   body.append('image', file);
-  const response = await fetch('/v1/segment?output=cutout', { method: 'POST', body });
+  const response = await fetch('/v1/segment?output=cutout', { method: 'POST', body, headers });
   if (!response.ok) {
     status.textContent = `${response.status}: ${(await response.text()).trim()}`;
     return;
