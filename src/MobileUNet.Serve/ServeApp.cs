@@ -63,10 +63,12 @@ public static class ServeApp
         builder.Services.AddSingleton(segmenter);
         builder.Services.AddSingleton(sp => new MicroBatcher(segmenter, metrics, TimeSpan.FromMilliseconds(options.MaxWaitMs), options.MaxQueue));
         builder.Services.AddSingleton<SegmentService>();
+        builder.Services.AddSingleton<Draining>();
+        builder.Services.AddHostedService<DrainOnStop>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        var draining = new Draining();
+        var draining = app.Services.GetRequiredService<Draining>();
         app.Lifetime.ApplicationStopping.Register(draining.Start);
         var segment = app.Services.GetRequiredService<SegmentService>();
 
@@ -177,6 +179,30 @@ public static class ServeApp
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
         return context.Response.WriteAsync(message + "\n");
+    }
+
+    /// <summary>
+    /// Holds the host's stop until in-flight segment requests are done. <see cref="IHostedLifecycleService.StoppingAsync"/>
+    /// runs before any hosted service stops, the web server included, so Kestrel keeps listening meanwhile and a
+    /// request arriving during the drain is answered 503 by the middleware instead of finding the port closed.
+    /// </summary>
+    sealed class DrainOnStop(ServeMetrics metrics, Draining draining) : IHostedLifecycleService
+    {
+        public async Task StoppingAsync(CancellationToken cancellationToken)
+        {
+            draining.Start();
+            try
+            {
+                while (metrics.InFlight > 0) await Task.Delay(20, cancellationToken);
+            }
+            catch (OperationCanceledException) { }
+        }
+
+        public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Set once the host begins to stop (SIGTERM): new API requests get 503 while in-flight ones finish.</summary>

@@ -52,6 +52,7 @@ public sealed class ServeMetrics
 
     public long Requests(string route, int status) => requests.TryGetValue((route, status), out var n) ? n : 0;
     public long Batches => batchSizes.Count;
+    public long InFlight => Interlocked.Read(ref inFlight);
     public long InferenceImages => Interlocked.Read(ref inferenceImages);
 
     public string ToPrometheusText()

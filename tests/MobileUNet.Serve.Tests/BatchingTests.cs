@@ -91,7 +91,10 @@ public class BatchingTests
         var inFlight = host.Client.PostAsync("/v1/segment", Raw(TestImages.Jpeg(64, 64)));
         await ServeTestHost.Until(() => host.Metrics.ToPrometheusText().Contains("mobileunet_queue_depth 1\n"), "one request queued");
 
-        host.Lifetime.StopApplication(); // what SIGTERM does
+        var stopping = host.StopAsync(); // what SIGTERM does: the host holds its stop while requests are in flight
+        // (the host fires ApplicationStopping only after the drain; /healthz says when the drain began)
+        await ServeTestHost.Until(async () => (await host.Client.GetAsync("/healthz")).StatusCode == HttpStatusCode.ServiceUnavailable, "the drain began");
+        Assert.False(stopping.IsCompleted);
         using var late = await host.Client.PostAsync("/v1/segment", Raw(TestImages.Jpeg(64, 64)));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, late.StatusCode);
         Assert.NotNull(late.Headers.RetryAfter);
@@ -101,5 +104,6 @@ public class BatchingTests
         using var finished = await inFlight;
         Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
         Assert.Equal("image/png", finished.Content.Headers.ContentType?.MediaType);
+        await stopping.WaitAsync(TimeSpan.FromSeconds(20)); // and once they are done, the host stops
     }
 }

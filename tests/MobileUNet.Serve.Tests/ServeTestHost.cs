@@ -43,6 +43,9 @@ sealed class ServeTestHost : IAsyncDisposable
     public ServeMetrics Metrics => app.Services.GetRequiredService<ServeMetrics>();
     public IHostApplicationLifetime Lifetime => app.Lifetime;
 
+    /// <summary>Stops the host as SIGTERM does (the drain, then the server).</summary>
+    public Task StopAsync() => app.StopAsync();
+
     public static async Task<ServeTestHost> StartAsync(Func<ServeOptions, ServeOptions>? configure = null)
     {
         var options = new ServeOptions { Model = new ModelSource.File(ModelPath), MaxBatch = 8, MaxWaitMs = 2 };
@@ -53,10 +56,12 @@ sealed class ServeTestHost : IAsyncDisposable
     }
 
     /// <summary>Polls a condition the service reaches asynchronously (a request admitted to the queue).</summary>
-    public static async Task Until(Func<bool> condition, string what)
+    public static Task Until(Func<bool> condition, string what) => Until(() => Task.FromResult(condition()), what);
+
+    public static async Task Until(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"never saw: {what}");
             await Task.Delay(10);
