@@ -20,6 +20,8 @@ ensure_package() {
 ensure_package python3-onnx '/usr/bin/python3 -c "import onnx"'
 # The video tests drive the real ffmpeg and ffprobe programs.
 ensure_package ffmpeg 'command -v ffmpeg && command -v ffprobe'
+# The serve browser test opens /camera in a real headless browser with a fake camera.
+ensure_package chromium 'command -v chromium'
 
 results=artifacts/test-results
 rm -rf "$results"
