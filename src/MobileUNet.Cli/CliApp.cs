@@ -58,8 +58,9 @@ public static class CliApp
                 .WithDescription("IoU, Dice, precision, recall and pixel accuracy of a model on a dataset (per image, mean, pooled).")
                 .WithExample("eval", "runs/demo/best.munet", "--voc", "data/voc");
             config.AddCommand<PredictCommand>("predict")
-                .WithDescription("Mask and overlay PNGs for an image or a folder of images.")
-                .WithExample("predict", "runs/demo/best.munet", "data/demo", "-o", "runs/predict");
+                .WithDescription("Segment any number of photos (files, folders, globs, --list), streaming with bounded memory: mask, overlay, matte, cutout or json per photo; bad files skipped, resumable, --shard K/N.")
+                .WithExample("predict", "-m", "runs/demo/best.munet", "data/demo", "-o", "runs/predict")
+                .WithExample("predict", "-m", "model.onnx", "--list", "photos.txt", "-o", "out", "--output-kind", "cutout,json", "--shard", "0/4");
             config.AddCommand<DemoCommand>("demo")
                 .WithDescription("The main job: train alpha 0.5 / 128 on the embedded data for a few minutes, evaluate, predict the demo photos.");
             config.AddBranch("data", data =>

@@ -93,7 +93,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         options.Validate();
         var composer = new PhotoComposer(options.Kinds, options.Threshold, options.CutoutFormat);
         Directory.CreateDirectory(outDir);
-        var complete = CompletePhotos(outDir, options.Kinds, options.CutoutFormat);
+        var complete = CompletePhotos(outDir, options.Kinds, options.CutoutFormat, photos.Select(p => p.Path).ToHashSet(StringComparer.Ordinal));
         var todo = photos.Where(p => !complete.Contains(p.Path)).ToList();
         Stats.Total = todo.Count;
         Stats.Skipped = photos.Count - todo.Count;
@@ -112,15 +112,21 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
             Stats.Bottleneck.Stage.ToString(), budget.Peak, manifest.Path);
     }
 
-    /// <summary>Inputs that every manifest in the folder records as succeeded with all the outputs asked for, and whose files exist.</summary>
-    public static HashSet<string> CompletePhotos(string outDir, PhotoOutputKind kinds, CutoutFormat cutout = CutoutFormat.Png)
+    /// <summary>
+    /// Inputs (of <paramref name="among"/>, when given) that any manifest in the folder records as succeeded with all
+    /// the outputs asked for, and whose files exist.
+    /// </summary>
+    public static HashSet<string> CompletePhotos(string outDir, PhotoOutputKind kinds, CutoutFormat cutout = CutoutFormat.Png, IReadOnlySet<string>? among = null)
     {
-        var names = PhotoOutputs.Each(kinds).Select(PhotoOutputs.Name).ToList();
+        var cutoutExtension = Path.GetExtension(PhotoOutputs.RelativePath("x", PhotoOutputKind.Cutout, cutout));
         var done = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in BatchManifest.ReadFolder(outDir))
         {
-            if (!entry.Succeeded) continue;
-            if (names.All(n => entry.Outputs!.TryGetValue(n, out var rel) && File.Exists(Path.Combine(outDir, rel))))
+            if (!entry.Succeeded || (among is not null && !among.Contains(entry.Input))) continue;
+            // A cutout asked for as WebP is not done by an earlier PNG one: compare the extension too.
+            if (PhotoOutputs.Each(kinds).All(k => entry.Outputs!.TryGetValue(PhotoOutputs.Name(k), out var rel)
+                    && (k != PhotoOutputKind.Cutout || rel.EndsWith(cutoutExtension, StringComparison.Ordinal))
+                    && File.Exists(Path.Combine(outDir, rel))))
                 done.Add(entry.Input);
         }
         return done;
