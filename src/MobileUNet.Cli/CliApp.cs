@@ -63,8 +63,9 @@ public static class CliApp
                 .WithDescription("IoU, Dice, precision, recall and pixel accuracy of a model on a dataset (per image, mean, pooled).")
                 .WithExample("eval", "runs/demo/best.munet", "--voc", "data/voc");
             config.AddCommand<PredictCommand>("predict")
-                .WithDescription("Mask and overlay PNGs for an image or a folder of images.")
-                .WithExample("predict", "runs/demo/best.munet", "data/demo", "-o", "runs/predict");
+                .WithDescription("Segment any number of photos (files, folders, globs, --list), streaming with bounded memory: mask, overlay, matte, cutout or json per photo; bad files skipped, resumable, --shard K/N.")
+                .WithExample("predict", "-m", "runs/demo/best.munet", "data/demo", "-o", "runs/predict")
+                .WithExample("predict", "-m", "model.onnx", "--list", "photos.txt", "-o", "out", "--output-kind", "cutout,json", "--shard", "0/4");
             config.AddCommand<ServeCommand>("serve")
                 .WithDescription("HTTP service: POST /v1/segment (mask, cutout, json), micro-batched; /metrics, /healthz, /openapi.json; pages / (upload) and /camera (the model in the browser).")
                 .WithExample("serve", "-m", "person", "--port", "8080")

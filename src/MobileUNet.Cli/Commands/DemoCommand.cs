@@ -1,3 +1,4 @@
+using MobileUNet.Batch;
 using System.ComponentModel;
 using System.Globalization;
 using MobileUNet.Data;
@@ -95,7 +96,13 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         var onVoc = EvalCommand.Run(segmenter, voc, result.BestCheckpoint, 0.5f, cancellationToken);
         EvalCommand.Print(onVoc);
         var predictionsDir = Path.Combine(settings.Out, "predictions");
-        var written = PredictCommand.Predict(segmenter, demoPhotos, predictionsDir, 0.5f);
+        // A fresh model: predict every photo again rather than resume the previous demo's predictions.
+        if (Directory.Exists(predictionsDir))
+            foreach (var old in Directory.GetFiles(predictionsDir, "manifest-*.jsonl")) File.Delete(old);
+        var photos = PhotoList.Expand(demoPhotos);
+        new PhotoBatch(segmenter, new BatchOptions { FailFast = true }).Run(photos, predictionsDir, Shard.All);
+        var written = photos.Select(p => (Mask: Path.Combine(predictionsDir, PhotoOutputs.RelativePath(p.Key, PhotoOutputKind.Mask)),
+                                           Overlay: Path.Combine(predictionsDir, PhotoOutputs.RelativePath(p.Key, PhotoOutputKind.Overlay)))).ToList();
 
         var report = new DemoReport(spec, result.BestCheckpoint, Median(result.History.Select(h => h.ImagesPerSecond)), options.Threads,
             result.LastEpoch, result.Stopped, result.BestIoU, onComposites.Pooled, onVoc.Pooled, onVoc.Mean,

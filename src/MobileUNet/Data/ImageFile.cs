@@ -45,7 +45,7 @@ public static class ImageFile
     }
 
     /// <summary>Phones save HEIC (and some AVIF): ISO media files whose first box is <c>ftyp</c> with an image brand.</summary>
-    static string? IsoMediaBrand(byte[] bytes)
+    internal static string? IsoMediaBrand(byte[] bytes)
     {
         if (bytes.Length < 12 || bytes[4] != 'f' || bytes[5] != 't' || bytes[6] != 'y' || bytes[7] != 'p') return null;
         var brand = System.Text.Encoding.ASCII.GetString(bytes, 8, 4);
@@ -84,10 +84,23 @@ public static class ImageFile
         int w = src.Width, h = src.Height;
         bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
         var dst = swap ? new RgbaImage(h, w) : new RgbaImage(w, h);
-        var s = MemoryMarshal.Cast<byte, uint>(src.Pixels.AsSpan());
-        var d = MemoryMarshal.Cast<byte, uint>(dst.Pixels.AsSpan());
-        for (int y = 0; y < dst.Height; y++)
-            for (int x = 0; x < dst.Width; x++)
+        Orient(src.Pixels, w, h, dst.Pixels, origin);
+        return dst;
+    }
+
+    /// <summary>
+    /// <see cref="Orient(RgbaImage, SKEncodedOrigin)"/> between caller-owned RGBA buffers: <paramref name="src"/> is
+    /// <paramref name="w"/> x <paramref name="h"/> as stored, <paramref name="dst"/> the upright result (h x w when the
+    /// origin swaps the axes).
+    /// </summary>
+    internal static void Orient(ReadOnlySpan<byte> src, int w, int h, Span<byte> dst, SKEncodedOrigin origin)
+    {
+        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        int dstWidth = swap ? h : w, dstHeight = swap ? w : h;
+        var s = MemoryMarshal.Cast<byte, uint>(src);
+        var d = MemoryMarshal.Cast<byte, uint>(dst);
+        for (int y = 0; y < dstHeight; y++)
+            for (int x = 0; x < dstWidth; x++)
             {
                 (int sx, int sy) = origin switch
                 {
@@ -100,9 +113,8 @@ public static class ImageFile
                     SKEncodedOrigin.LeftBottom => (w - 1 - y, x),
                     _ => (x, y),
                 };
-                d[y * dst.Width + x] = s[sy * w + sx];
+                d[y * dstWidth + x] = s[sy * w + sx];
             }
-        return dst;
     }
 
     public static void WritePng(string path, RgbaImage image)

@@ -18,4 +18,18 @@ public interface ISegmenter : IDisposable
     /// <paramref name="probabilities"/>: receives S x S foreground probabilities in [0, 1], row-major.
     /// </summary>
     void Run(ReadOnlySpan<float> chw, Span<float> probabilities);
+
+    /// <summary>The most images one <see cref="RunBatch"/> call takes (the model's batch dimension, when fixed).</summary>
+    int MaxBatch => 1;
+
+    /// <summary>
+    /// <paramref name="count"/> images back to back in <paramref name="chw"/> ([count, 3, S, S]) to their
+    /// probabilities ([count, S, S]). Backends that can run a batch in one call override this; the default runs
+    /// them one by one.
+    /// </summary>
+    void RunBatch(ReadOnlySpan<float> chw, int count, Span<float> probabilities)
+    {
+        int plane = Spec.InputSize * Spec.InputSize;
+        for (int i = 0; i < count; i++) Run(chw.Slice(i * 3 * plane, 3 * plane), probabilities.Slice(i * plane, plane));
+    }
 }

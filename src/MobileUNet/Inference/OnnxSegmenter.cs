@@ -55,6 +55,9 @@ public sealed class OnnxSegmenter : ISegmenter
     readonly OrtValue inputValue, outputValue;
     readonly float[]? input, output;
     readonly Float16[]? inputHalf, outputHalf;
+    readonly string inputName = "", outputName = "";
+    // One binding per batch size met, each over its own pinned buffers: made on first use, reused after.
+    readonly Dictionary<int, BatchBinding> batchBindings = [];
 
     OnnxSegmenter(InferenceSession session, string source)
     {
@@ -63,8 +66,9 @@ public sealed class OnnxSegmenter : ISegmenter
         try
         {
             Metadata = OnnxMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap, source);
-            var (inputName, inputMeta) = CheckImageInput(session, source);
-            var (outputName, outputMeta) = session.OutputMetadata.First();
+            (inputName, var inputMeta) = CheckImageInput(session, source);
+            (outputName, var outputMeta) = session.OutputMetadata.First();
+            MaxBatch = inputMeta.Dimensions[0] > 0 ? (int)inputMeta.Dimensions[0] : int.MaxValue;
             int s = Metadata.Spec.InputSize;
             if (inputMeta.Dimensions[2] != s)
                 throw new InvalidDataException($"{source}: model input is {inputMeta.Dimensions[2]} pixels but its metadata says {s}.");
@@ -169,8 +173,58 @@ public sealed class OnnxSegmenter : ISegmenter
 
     bool outputChecked;
 
+    /// <summary>The model's batch dimension when fixed; unbounded for a symbolic one (our exports name it N).</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>
+    /// Runs <paramref name="count"/> images in one session call over a binding made once per batch size. fp16
+    /// models and single images take <see cref="Run"/>.
+    /// </summary>
+    public void RunBatch(ReadOnlySpan<float> chw, int count, Span<float> probabilities)
+    {
+        int s = Spec.InputSize, plane = s * s;
+        if (count < 1 || count > MaxBatch) throw new ArgumentOutOfRangeException(nameof(count), count, $"batch size must be 1..{MaxBatch}");
+        if (count == 1 || input is null || output is null)
+        {
+            for (int i = 0; i < count; i++) Run(chw.Slice(i * 3 * plane, 3 * plane), probabilities.Slice(i * plane, plane));
+            return;
+        }
+        if (!batchBindings.TryGetValue(count, out var batch))
+            batchBindings[count] = batch = new BatchBinding(session, inputName, outputName, count, s);
+        chw[..batch.Input.Length].CopyTo(batch.Input);
+        session.RunWithBinding(runOptions, batch.Binding);
+        batch.Output.CopyTo(probabilities);
+    }
+
+    sealed class BatchBinding : IDisposable
+    {
+        public BatchBinding(InferenceSession session, string inputName, string outputName, int count, int s)
+        {
+            Input = GC.AllocateArray<float>(count * 3 * s * s, pinned: true);
+            Output = GC.AllocateArray<float>(count * s * s, pinned: true);
+            inputValue = OrtValue.CreateTensorValueFromMemory(Input, [count, 3, s, s]);
+            outputValue = OrtValue.CreateTensorValueFromMemory(Output, [count, 1, s, s]);
+            Binding = session.CreateIoBinding();
+            Binding.BindInput(inputName, inputValue);
+            Binding.BindOutput(outputName, outputValue);
+        }
+
+        readonly OrtValue inputValue, outputValue;
+        public float[] Input { get; }
+        public float[] Output { get; }
+        public OrtIoBinding Binding { get; }
+
+        public void Dispose()
+        {
+            Binding.Dispose();
+            inputValue.Dispose();
+            outputValue.Dispose();
+        }
+    }
+
     public void Dispose()
     {
+        foreach (var b in batchBindings.Values) b.Dispose();
         binding.Dispose();
         inputValue.Dispose();
         outputValue.Dispose();
