@@ -59,6 +59,16 @@ public sealed class TfliteImportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_tflite_file_given_as_a_model_says_to_import_it()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => ModelSource.Sniff(Teachers.Selfie));
+        Assert.Contains("mobileunet import", e.Message);
+        var r = Cli.Run("eval", "-m", Teachers.Selfie, "--voc", TestData.Voc);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("a TFLite model; import it first", Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
     public void Imported_model_passes_the_onnx_projects_own_checker()
     {
         var path = Path.Combine(dir, "selfie.onnx");
