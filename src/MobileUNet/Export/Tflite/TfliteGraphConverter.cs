@@ -199,8 +199,8 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
 
     string Mean(TfliteOperator op, string name, ReducerOptions o)
     {
-        var (x, _, _) = Io(op, 2);
         if (!o.KeepDims) throw Fail($"MEAN '{name}' drops its reduced axes (keep_dims false); only keep_dims true imports");
+        var (x, _, _) = Io(op, 2);
         // NHWC axis -> NCHW axis.
         long[] nchw = [0, 2, 3, 1];
         var axes = Ints(op.Inputs[1]).Select(a => a is >= -4 and < 4 ? nchw[(a + 4) % 4] : throw Fail($"MEAN '{name}' axis {a} is outside a 4-d tensor"))
