@@ -174,6 +174,16 @@ public sealed class TfliteImportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Oversized_file_is_refused_before_it_is_read()
+    {
+        var path = Path.Combine(dir, "huge.tflite");
+        using (var stream = File.Create(path)) stream.SetLength(TfliteModel.MaxFileBytes + 1); // sparse: no disk used
+        var e = Assert.Throws<InvalidDataException>(() => TfliteModel.Read(path));
+        Assert.StartsWith(path + ":", e.Message);
+        Assert.Contains("larger than", e.Message);
+    }
+
+    [Fact]
     public void Unsupported_op_is_one_error_naming_the_op_and_the_file()
     {
         // Patch HARD_SWISH's operator code (both the int and the deprecated byte) to RESHAPE.
