@@ -13,6 +13,8 @@ public static class CliApp
         {
             config.SetApplicationName("mobileunet");
             config.PropagateExceptions();
+            // A typo must not run silently with defaults (`--precison fp16` wrote fp32): unknown options are errors.
+            config.UseStrictParsing();
             config.AddCommand<InfoCommand>("info")
                 .WithDescription("Model facts for one alpha x size (per layer: kind, output shape, params, MACs), or the whole alpha x size grid.")
                 .WithExample("info", "--alpha", "1", "--size", "224")
@@ -63,6 +65,10 @@ public static class CliApp
             config.AddCommand<PredictCommand>("predict")
                 .WithDescription("Mask and overlay PNGs for an image or a folder of images.")
                 .WithExample("predict", "runs/demo/best.munet", "data/demo", "-o", "runs/predict");
+            config.AddCommand<ServeCommand>("serve")
+                .WithDescription("HTTP service: POST /v1/segment (mask, cutout, json), micro-batched; /metrics, /healthz, /openapi.json; pages / (upload) and /camera (the model in the browser).")
+                .WithExample("serve", "-m", "person", "--port", "8080")
+                .WithExample("serve", "--untrained", "--alpha", "0.5", "--size", "128", "--max-batch", "8");
             config.AddCommand<DemoCommand>("demo")
                 .WithDescription("The main job: train alpha 0.5 / 128 on the embedded data for a few minutes, evaluate, predict the demo photos.");
             config.AddBranch("data", data =>

@@ -129,7 +129,12 @@ public abstract record ModelSource
                 if (Sniff(path) != ModelFileKind.Weights)
                     throw new ArgumentException($"{path}: the torch backend and training need a {WeightsFile.Extension} weights file, not an ONNX export.");
                 var (model, header) = WeightsFile.Load(path);
-                return (model, SegmenterFactory.NormalizationOf(header.Extra));
+                try { return (model, SegmenterFactory.NormalizationOf(header.Extra)); }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+                {
+                    model.Dispose();
+                    throw new InvalidDataException($"{path}: unreadable normalization in the header ({e.Message}).");
+                }
         }
     }
 

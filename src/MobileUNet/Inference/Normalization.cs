@@ -43,9 +43,16 @@ public sealed record Normalization(float[] Mean, float[] Std)
         ["std"] = new JsonArray(Std.Select(v => JsonValue.Create(v)).ToArray<JsonNode?>()),
     };
 
-    public static Normalization FromJson(JsonNode node) => new(
+    public static Normalization FromJson(JsonNode node) => new Normalization(
         node["mean"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray(),
-        node["std"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray());
+        node["std"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray()).Checked();
+
+    /// <summary>This normalisation when usable: three finite means and three finite, positive stds (a std of 0 divides by zero).</summary>
+    public Normalization Checked() =>
+        Mean.Length != 3 || Std.Length != 3 ? throw new ArgumentException($"normalization needs 3 means and 3 stds, got {Mean.Length} and {Std.Length}.")
+        : !Mean.All(float.IsFinite) ? throw new ArgumentException("normalization mean is not finite.")
+        : !Std.All(s => float.IsFinite(s) && s > 0) ? throw new ArgumentException($"normalization std must be positive and finite, got [{string.Join(", ", Std.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].")
+        : this;
 
     public bool Equals(Normalization? other) =>
         other is not null && Mean.AsSpan().SequenceEqual(other.Mean) && Std.AsSpan().SequenceEqual(other.Std);

@@ -43,7 +43,7 @@ public sealed record ModelSpec
     /// <summary>Decoder width multiplier in (0, 1], applied on top of alpha; defaults to <see cref="Alpha"/>.</summary>
     public double AlphaUp { get => alphaUp ?? alpha; init => alphaUp = CheckAlpha(value, nameof(AlphaUp)); }
 
-    /// <summary>Square input side in pixels: a multiple of 32 (five stride-2 stages), at least 32.</summary>
+    /// <summary>Square input side in pixels: a multiple of 32 (five stride-2 stages), 32..<see cref="Platform.Limits.MaxInputSize"/>.</summary>
     public int InputSize { get => inputSize; init => inputSize = CheckSize(value); }
 
     public Upsampling Upsampling { get; init; } = Upsampling.TransposedConv;
@@ -113,7 +113,11 @@ public sealed record ModelSpec
             : throw new ArgumentException($"Architecture name '{value}' must be 1-64 letters, digits, '-', '_' or '.'.", nameof(Architecture));
 
     static int CheckSize(int value) =>
-        value >= 32 && value % 32 == 0
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(InputSize), $"Input size must be a multiple of 32 and at least 32 (the encoder halves it five times), got {value}.");
+        InputSizeError(value) is { } error ? throw new ArgumentOutOfRangeException(nameof(InputSize), error) : value;
+
+    /// <summary>Why <paramref name="size"/> cannot be an input size, or null when it can (or is not given): for up-front option checks.</summary>
+    public static string? InputSizeError(int? size, string what = "Input size") =>
+        size is { } v && !(v >= 32 && v % 32 == 0 && v <= Platform.Limits.MaxInputSize)
+            ? FormattableString.Invariant($"{what} must be a multiple of 32 from 32 to {Platform.Limits.MaxInputSize} (the encoder halves it five times), got {v}.")
+            : null;
 }
