@@ -211,6 +211,40 @@ public class FuzzTests
         Assert.True(cases >= 2, $"only {cases} cases in {ModelBudget}");
     }
 
+    [Fact]
+    public void Mutated_tflite_files_import_or_fail_with_a_clear_error()
+    {
+        var seed = File.ReadAllBytes(Teachers.Selfie);
+        var dir = TestData.TempDir();
+        var rng = new Random(Seed);
+        var clock = Stopwatch.StartNew();
+        int cases = 0;
+        while (clock.Elapsed < ModelBudget)
+        {
+            var bytes = Mutate(seed, rng, headerBytes: seed.Length);
+            var path = Path.Combine(dir, $"case{cases}.tflite");
+            File.WriteAllBytes(path, bytes);
+            try
+            {
+                // Importing is reading: a mutated file either converts to a model ONNX Runtime opens, or fails clearly.
+                var (proto, _) = Export.Tflite.TfliteImporter.Convert(path);
+                OnnxSegmenter.FromBytes(Google.Protobuf.MessageExtensions.ToByteArray(proto), path).Dispose();
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.True(e.Message.Contains(path, StringComparison.Ordinal), $"{path}: error does not name the file: {e.Message}");
+            }
+            catch (Exception e)
+            {
+                Assert.Fail($"{path} (seed {Seed}): {e.GetType().Name}: {e.Message}; input kept at {Keep(Path.GetFileName(path), bytes)}");
+            }
+            AssertMemoryBounded(path, bytes);
+            File.Delete(path);
+            cases++;
+        }
+        Assert.True(cases >= 2, $"only {cases} cases in {ModelBudget}");
+    }
+
     public static TheoryData<string> RegressionFiles() =>
         [.. Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "fuzz")).Where(f => !f.EndsWith(".md", StringComparison.Ordinal)).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
 

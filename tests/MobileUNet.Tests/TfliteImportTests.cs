@@ -59,6 +59,16 @@ public sealed class TfliteImportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_tflite_file_given_as_a_model_says_to_import_it()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => ModelSource.Sniff(Teachers.Selfie));
+        Assert.Contains("mobileunet import", e.Message);
+        var r = Cli.Run("eval", "-m", Teachers.Selfie, "--voc", TestData.Voc);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("a TFLite model; import it first", Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
     public void Imported_model_passes_the_onnx_projects_own_checker()
     {
         var path = Path.Combine(dir, "selfie.onnx");
@@ -164,6 +174,16 @@ public sealed class TfliteImportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Oversized_file_is_refused_before_it_is_read()
+    {
+        var path = Path.Combine(dir, "huge.tflite");
+        using (var stream = File.Create(path)) stream.SetLength(TfliteModel.MaxFileBytes + 1); // sparse: no disk used
+        var e = Assert.Throws<InvalidDataException>(() => TfliteModel.Read(path));
+        Assert.StartsWith(path + ":", e.Message);
+        Assert.Contains("larger than", e.Message);
+    }
+
+    [Fact]
     public void Unsupported_op_is_one_error_naming_the_op_and_the_file()
     {
         // Patch HARD_SWISH's operator code (both the int and the deprecated byte) to RESHAPE.
@@ -219,5 +239,106 @@ public sealed class TfliteImportTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(1, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"error: {bad}: not a TFLite model", line);
+    }
+}
+
+/// <summary>Small crafted TFLite graphs: the ops and options the MediaPipe model does not use, and broken graphs.</summary>
+public sealed class TfliteCraftedGraphTests
+{
+    const int S = 32;
+    readonly Random random = new(3);
+
+    float[] Randoms(int n) => [.. Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1))];
+
+    static (byte, FbTable) ConvOptions(byte padding, int stride, byte activation) => (1, new FbTable { [0] = padding, [1] = stride, [2] = stride, [3] = activation });
+
+    /// <summary>
+    /// input -> CONV 3x3/2 SAME relu6 (odd padding: 0 before, 1 after) -> DEPTHWISE x2 -> MEAN(keep_dims) -> LOGISTIC
+    /// -> MUL (squeeze-excite) -> AVERAGE_POOL 3x3/1 SAME -> HARD_SWISH -> upsample x2 -> CONV 1x1 -> ADD const -> LOGISTIC.
+    /// </summary>
+    byte[] Graph(string upsample)
+    {
+        var b = new TfliteBuilder();
+        int x = b.Tensor("image", [1, S, S, 3]);
+        int c1 = b.Tensor("conv1", [1, S / 2, S / 2, 4]);
+        b.Op(3, [x, b.Tensor("w1", [4, 3, 3, 3], Randoms(108)), b.Tensor("b1", [4], Randoms(4))], c1, ConvOptions(0, 2, 3));
+        int d1 = b.Tensor("dw1", [1, S / 2, S / 2, 8]);
+        b.Op(4, [c1, b.Tensor("wd", [1, 3, 3, 8], Randoms(72)), b.Tensor("bd", [8], Randoms(8))], d1,
+            (2, new FbTable { [0] = (byte)0, [1] = 1, [2] = 1, [3] = 2, [4] = (byte)0 }));
+        int mean = b.Tensor("mean", [1, 1, 1, 8]);
+        b.Op(40, [d1, b.Tensor("axes", [2], ints: [1, 2])], mean, (27, new FbTable { [0] = true }));
+        int gate = b.Tensor("gate", [1, 1, 1, 8]);
+        b.Op(14, [mean], gate);
+        int se = b.Tensor("se", [1, S / 2, S / 2, 8]);
+        b.Op(18, [d1, gate], se, (21, new FbTable { [0] = (byte)0 }));
+        int pool = b.Tensor("pool", [1, S / 2, S / 2, 8]);
+        b.Op(1, [se], pool, (5, new FbTable { [0] = (byte)0, [1] = 1, [2] = 1, [3] = 3, [4] = 3, [5] = (byte)0 }));
+        int hs = b.Tensor("hswish", [1, S / 2, S / 2, 8]);
+        b.Op(117, [pool], hs);
+        int up = b.Tensor("up", [1, S, S, 8]);
+        if (upsample == "transposed")
+            b.Op(32, [hs, b.Tensor("wt", [8, 2, 2, 8], Randoms(256)), b.Tensor("bt", [8], Randoms(8))], up,
+                custom: "Convolution2DTransposeBias", customOptions: [1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]);
+        else
+            b.Op(23, [hs, b.Tensor("size", [2], ints: [S, S])], up,
+                (15, new FbTable { [2] = upsample == "align_corners", [3] = upsample == "half_pixel" }));
+        int head = b.Tensor("head", [1, S, S, 1]);
+        b.Op(3, [up, b.Tensor("wh", [1, 1, 1, 8], Randoms(8)), b.Tensor("bh", [1], Randoms(1))], head, ConvOptions(1, 1, 0));
+        int shifted = b.Tensor("shifted", [1, S, S, 1]);
+        b.Op(0, [head, b.Tensor("shift", [1], [0.25f])], shifted, (11, new FbTable { [0] = (byte)0 }));
+        int mask = b.Tensor("mask", [1, S, S, 1]);
+        b.Op(14, [shifted], mask);
+        return b.Build(x, mask);
+    }
+
+    [Theory]
+    [InlineData("half_pixel")]
+    [InlineData("align_corners")]
+    [InlineData("asymmetric")]
+    [InlineData("transposed")]
+    public void Crafted_graph_matches_the_float64_interpreter(string upsample)
+    {
+        var model = TfliteModel.Parse(Graph(upsample), $"crafted-{upsample}.tflite");
+        var (proto, summary) = TfliteImporter.Convert(model, null);
+        Assert.Equal(ModelSpec.Foreign("crafted-" + upsample, S), summary.Spec);
+        using var segmenter = OnnxSegmenter.FromBytes(proto.ToByteArray(), upsample);
+        var reference = new TfliteReferenceInterpreter(model);
+        var chw = Randoms(3 * S * S).Select(v => v * 2).ToArray();
+        var nhwc = new double[chw.Length];
+        for (int i = 0; i < S * S; i++)
+            for (int c = 0; c < 3; c++) nhwc[i * 3 + c] = chw[c * S * S + i];
+        var ours = new float[S * S];
+        segmenter.Run(chw, ours);
+        var expected = reference.Run(nhwc);
+        double maxDiff = ours.Select((v, i) => Math.Abs(v - expected[i])).Max();
+        Assert.True(maxDiff <= 1e-5, $"max abs diff {maxDiff:g3}");
+        Assert.True(expected.Max() - expected.Min() > 0.05, "the crafted graph's output is flat: agreement would prove little");
+    }
+
+    [Fact]
+    public void Crafted_unsupported_op_is_one_error_naming_it()
+    {
+        var b = new TfliteBuilder();
+        int x = b.Tensor("image", [1, S, S, 3]);
+        int y = b.Tensor("y", [1, S, S, 3]);
+        b.Op(2, [x, x], y);
+        int z = b.Tensor("z", [1, S, S, 3]);
+        b.Op(32, [y], z, custom: "MaxPoolingWithArgmax2D");
+        var model = TfliteModel.Parse(b.Build(x, z), "two.tflite");
+        var e = Assert.Throws<InvalidDataException>(() => TfliteImporter.Convert(model, null));
+        Assert.StartsWith("two.tflite: builtin op CONCATENATION (2), custom op 'MaxPoolingWithArgmax2D' are not supported", e.Message);
+    }
+
+    [Fact]
+    public void Mean_without_keep_dims_and_other_schema_versions_are_refused()
+    {
+        var b = new TfliteBuilder();
+        int x = b.Tensor("image", [1, S, S, 3]);
+        int m = b.Tensor("m", [1, 3]);
+        b.Op(40, [x, b.Tensor("axes", [2], ints: [1, 2])], m, (27, new FbTable { [0] = false }));
+        var e = Assert.Throws<InvalidDataException>(() => TfliteImporter.Convert(TfliteModel.Parse(b.Build(x, m), "mean.tflite"), null));
+        Assert.Contains("keep_dims", e.Message);
+        var v2 = Assert.Throws<InvalidDataException>(() => TfliteModel.Parse(b.Build(x, m, version: 2), "v2.tflite"));
+        Assert.Contains("schema version 2 is not supported", v2.Message);
     }
 }

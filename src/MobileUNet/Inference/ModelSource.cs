@@ -82,6 +82,9 @@ public abstract record ModelSource
             int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
             if (read == 0) throw new InvalidDataException($"{path}: empty file (0 bytes), not a model.");
             if (read == head.Length && WeightsFile.HasMagic(head)) return ModelFileKind.Weights;
+            // A TFLite flatbuffer carries its identifier after the root offset: say how to use it instead of failing as ONNX.
+            if (read == head.Length && head[4..].SequenceEqual("TFL3"u8))
+                throw new InvalidDataException($"{path}: a TFLite model; import it first: mobileunet import {path} -o MODEL.onnx");
         }
         return ModelFileKind.Onnx;
     }

@@ -96,9 +96,9 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
             TfliteBuiltin.Mul => Binary("Mul", op, name, Options<ActivationOptions>(op, code).Activation),
             TfliteBuiltin.Mean => Mean(op, name, Options<ReducerOptions>(op, code)),
             TfliteBuiltin.ResizeBilinear => Resize(op, name, Options<ResizeBilinearOptions>(op, code)),
-            TfliteBuiltin.HardSwish => g.Node("HardSwish", name, [Value(op.Inputs[0])]),
-            TfliteBuiltin.Relu => g.Node("Relu", name, [Value(op.Inputs[0])]),
-            TfliteBuiltin.Logistic => g.Node("Sigmoid", name, [Value(op.Inputs[0])]),
+            TfliteBuiltin.HardSwish => g.Node("HardSwish", name, [Io(op, 1, 1).X]),
+            TfliteBuiltin.Relu => g.Node("Relu", name, [Io(op, 1, 1).X]),
+            TfliteBuiltin.Logistic => g.Node("Sigmoid", name, [Io(op, 1, 1).X]),
             TfliteBuiltin.Custom => TransposedConv(op, name),
             _ => throw Fail($"{code.Name} is not supported by the TFLite importer"),
         };
@@ -125,7 +125,7 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
 
     string Conv(TfliteOperator op, string name, Conv2DOptions o)
     {
-        var (x, input, output) = Io(op, 3);
+        var (x, input, output) = Io(op, 2, 3);
         var weight = Weights(op.Inputs[1]);
         if (weight.Tensor.Shape is not [var cout, var kh, var kw, var cin] || cin != input.C || cout != output.C)
             throw Fail($"CONV_2D '{name}' filter is [{Dims(weight.Tensor)}] for {input.C} -> {output.C} channels");
@@ -144,7 +144,7 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
 
     string Depthwise(TfliteOperator op, string name, DepthwiseConv2DOptions o)
     {
-        var (x, input, output) = Io(op, 3);
+        var (x, input, output) = Io(op, 2, 3);
         var weight = Weights(op.Inputs[1]);
         if (weight.Tensor.Shape is not [1, var kh, var kw, var cout] || cout != output.C || cout % input.C != 0)
             throw Fail($"DEPTHWISE_CONV_2D '{name}' filter is [{Dims(weight.Tensor)}] for {input.C} -> {output.C} channels");
@@ -175,7 +175,7 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
 
     string AveragePool(TfliteOperator op, string name, Pool2DOptions o)
     {
-        var (x, input, output) = Io(op, 1);
+        var (x, input, output) = Io(op, 1, 1);
         var (top, bottom) = Pads(name, o.Padding, input.H, output.H, o.StrideH, o.FilterH, 1);
         var (left, right) = Pads(name, o.Padding, input.W, output.W, o.StrideW, o.FilterW, 1);
         // TFLite averages over the pixels inside the image only: padding does not count.
@@ -199,8 +199,8 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
 
     string Mean(TfliteOperator op, string name, ReducerOptions o)
     {
-        var (x, _, _) = Io(op, 2);
         if (!o.KeepDims) throw Fail($"MEAN '{name}' drops its reduced axes (keep_dims false); only keep_dims true imports");
+        var (x, _, _) = Io(op, 2, 2);
         // NHWC axis -> NCHW axis.
         long[] nchw = [0, 2, 3, 1];
         var axes = Ints(op.Inputs[1]).Select(a => a is >= -4 and < 4 ? nchw[(a + 4) % 4] : throw Fail($"MEAN '{name}' axis {a} is outside a 4-d tensor"))
@@ -210,7 +210,7 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
 
     string Resize(TfliteOperator op, string name, ResizeBilinearOptions o)
     {
-        var (x, input, output) = Io(op, 2);
+        var (x, input, output) = Io(op, 2, 2);
         if (Ints(op.Inputs[1]) is not [var h, var w] || h != output.H || w != output.W)
             throw Fail($"RESIZE_BILINEAR '{name}' size does not match its output [{output.H},{output.W}]");
         // Scales out/in: exact for the integer ratios segmentation decoders use; ONNX derives the size as floor(in * scale).
@@ -228,7 +228,7 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
     /// </summary>
     string TransposedConv(TfliteOperator op, string name)
     {
-        var (x, input, output) = Io(op, 3);
+        var (x, input, output) = Io(op, 3, 3);
         if (op.CustomOptions.Length < 12) throw Fail($"{TransposeConvBias} '{name}' has {op.CustomOptions.Length} bytes of options, expected 12");
         var raw = op.CustomOptions.AsSpan();
         int padding = BinaryPrimitives.ReadInt32LittleEndian(raw), strideW = BinaryPrimitives.ReadInt32LittleEndian(raw[4..]),
@@ -283,10 +283,10 @@ sealed class TfliteGraphConverter(TfliteModel model, OnnxGraphBuilder g)
     readonly record struct Nhwc(int H, int W, int C);
 
     // The activation input, the input's and the output's NHWC shapes; checks the input count.
-    (string X, Nhwc Input, Nhwc Output) Io(TfliteOperator op, int maxInputs)
+    (string X, Nhwc Input, Nhwc Output) Io(TfliteOperator op, int minInputs, int maxInputs)
     {
         var code = model.OperatorCodes[op.OpcodeIndex];
-        if (op.Inputs.Length < 1 || op.Inputs.Length > maxInputs) throw Fail($"{code.Name} has {op.Inputs.Length} inputs");
+        if (op.Inputs.Length < minInputs || op.Inputs.Length > maxInputs) throw Fail($"{code.Name} has {op.Inputs.Length} inputs");
         return (Value(op.Inputs[0]), Shape(Tensor(op.Inputs[0])), Shape(Tensor(op.Outputs[0])));
     }
 

@@ -51,7 +51,16 @@ public static class TfliteImporter
         var architecture = options.Architecture ?? ArchitectureName(model.Source);
         var graph = new GraphProto { Name = $"{architecture}-imported" };
         var converter = new TfliteGraphConverter(model, new OnnxGraphBuilder(graph, OnnxElementType.Float));
-        int size = converter.Convert();
+        int size;
+        try
+        {
+            size = converter.Convert();
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or OverflowException or KeyNotFoundException)
+        {
+            // A corrupt graph the checks above did not foresee still ends as one error naming the file.
+            throw new InvalidDataException($"{model.Source}: not a graph the TFLite importer can read ({e.Message}).", e);
+        }
 
         var spec = ModelSpec.Foreign(architecture, size);
         var proto = new ModelProto
