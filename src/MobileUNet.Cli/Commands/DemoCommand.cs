@@ -6,6 +6,7 @@ using MobileUNet.Evaluation;
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Training;
+using MobileUNet.Video;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -61,7 +62,11 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
     /// <summary>What the demo did, written to demo.json.</summary>
     public sealed record DemoReport(ModelSpec Spec, string Model, double TrainingImagesPerSecond, int Threads, int Epochs, StopReason Stopped,
                                     double ValidationIoU, SegmentationMetrics Composites, SegmentationMetrics VocPersonPooled,
-                                    SegmentationMetrics VocPersonMean, IReadOnlyList<string> Predictions);
+                                    SegmentationMetrics VocPersonMean, IReadOnlyList<string> Predictions, ShippedModelReport? Shipped);
+
+    /// <summary>The shipped person model on the same VOC photos, demo photos and the sample clip.</summary>
+    public sealed record ShippedModelReport(string Model, SegmentationMetrics VocPersonPooled, SegmentationMetrics VocPersonMean,
+                                            string Predictions, string? Clip, string? ClipSkipped);
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
@@ -104,9 +109,11 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         var written = photos.Select(p => (Mask: Path.Combine(predictionsDir, PhotoOutputs.RelativePath(p.Key, PhotoOutputKind.Mask)),
                                            Overlay: Path.Combine(predictionsDir, PhotoOutputs.RelativePath(p.Key, PhotoOutputKind.Overlay)))).ToList();
 
+        var shipped = RunShippedModel(voc, photos, settings.Out, cancellationToken);
+
         var report = new DemoReport(spec, result.BestCheckpoint, Median(result.History.Select(h => h.ImagesPerSecond)), options.Threads,
             result.LastEpoch, result.Stopped, result.BestIoU, onComposites.Pooled, onVoc.Pooled, onVoc.Mean,
-            [.. written.SelectMany(w => new[] { w.Mask, w.Overlay })]);
+            [.. written.SelectMany(w => new[] { w.Mask, w.Overlay })], shipped);
         var evalSynthPath = Path.Combine(settings.Out, "eval-composites.json");
         var evalVocPath = Path.Combine(settings.Out, "eval-voc.json");
         var demoPath = Path.Combine(settings.Out, "demo.json");
@@ -121,9 +128,51 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         where.AddRow("metrics log, chart", Markup.Escape($"{Path.Combine(settings.Out, TrainingLog.Csv)}, {Path.Combine(settings.Out, TrainingLog.JsonFile)}, {Path.Combine(settings.Out, TrainingLog.Chart)}"));
         where.AddRow("evaluation", Markup.Escape($"{evalSynthPath}, {evalVocPath}"));
         where.AddRow("masks and overlays", Markup.Escape($"{predictionsDir} ({written.Count} photos)"));
+        if (shipped is not null)
+        {
+            where.AddRow($"shipped {Markup.Escape(shipped.Model)} model: masks and overlays", Markup.Escape(shipped.Predictions));
+            where.AddRow($"shipped {Markup.Escape(shipped.Model)} model: sample clip", Markup.Escape(shipped.Clip ?? $"skipped ({shipped.ClipSkipped})"));
+        }
         where.AddRow("summary", Markup.Escape(demoPath));
         AnsiConsole.Write(where);
         return 0;
+    }
+
+    /// <summary>
+    /// What a user's own photos get: the shipped person model (trained on real photos, models/person.md) scored on
+    /// the same VOC photos as the quick model, and run on the demo photos and the sample clip. A build without
+    /// shipped models, or a machine without ffmpeg for the clip, says so and goes on.
+    /// </summary>
+    static ShippedModelReport? RunShippedModel(VocDataset voc, IReadOnlyList<PhotoInput> photos, string outDir, CancellationToken cancel)
+    {
+        if (!ModelSource.ShippedNames.Contains(ModelChoice.Default))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]no shipped '{ModelChoice.Default}' model in {ModelSource.ShippedFolder}[/]: skipped the real-photo model.");
+            return null;
+        }
+        var source = ModelSource.Parse(ModelChoice.Default);
+        using var segmenter = source.Open(Backend.Onnx);
+        AnsiConsole.MarkupLineInterpolated($"[bold]shipped model[/] {source.Label} ({segmenter.Spec.Label}) on the same VOC person photos:");
+        var onVoc = EvalCommand.Run(segmenter, voc, source.Label, 0.5f, cancel);
+        EvalCommand.Print(onVoc);
+        var dir = Path.Combine(outDir, ModelChoice.Default);
+        foreach (var old in Directory.Exists(dir) ? Directory.GetFiles(dir, "manifest-*.jsonl") : []) File.Delete(old);
+        new PhotoBatch(segmenter, new BatchOptions { FailFast = true, Kinds = PhotoOutputKind.Mask | PhotoOutputKind.Overlay | PhotoOutputKind.Cutout })
+            .Run(photos, dir, Shard.All);
+        EvalCommand.WriteJson(Path.Combine(dir, "eval-voc.json"), onVoc);
+
+        string clip = Path.Combine(dir, "sample-clip.mp4"), overlay = Path.Combine(dir, "sample-clip.overlay.mp4");
+        try
+        {
+            SampleClip.Write(FfmpegTools.Default, clip);
+            new VideoJob(new VideoJobOptions(clip, overlay, OutputKind.Overlay)).Run(segmenter, source.Label, cancel);
+            return new ShippedModelReport(source.Label, onVoc.Pooled, onVoc.Mean, dir, overlay, null);
+        }
+        catch (FfmpegNotFoundException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[yellow]{e.Message}[/]: skipped the sample clip (install ffmpeg to segment video).");
+            return new ShippedModelReport(source.Label, onVoc.Pooled, onVoc.Mean, dir, null, e.Message);
+        }
     }
 
     static double Median(IEnumerable<double> values)
