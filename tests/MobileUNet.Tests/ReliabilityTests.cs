@@ -261,8 +261,12 @@ public class ReliabilityTests
     [InlineData("nan")]
     [InlineData("2")]
     [InlineData("-1")]
-    public void Thresholds_outside_0_1_are_refused(string threshold) =>
+    public void Thresholds_outside_0_1_are_refused(string threshold)
+    {
         AssertOneLineError(Cli.Run("eval", "-m", TinyModel.Value, "--threshold", threshold), "--threshold", 2);
+        AssertOneLineError(Cli.Run("predict", Path.Combine(TestData.Root, "demo", "chelsea.png"), "--threshold", threshold), "--threshold", 2);
+        AssertOneLineError(Cli.Run("video", "clip.mp4", "-o", "out.mp4", "--threshold", threshold), "--threshold", 2);
+    }
 
     [Fact]
     public void Negative_minutes_are_refused() =>
@@ -278,6 +282,7 @@ public class ReliabilityTests
         AssertOneLineError(Cli.Run("train", "-o", file), "is a file; expected a folder", 2);
         AssertOneLineError(Cli.Run("data", "synth", "-o", file), "is a file; expected a folder", 2);
         AssertOneLineError(Cli.Run("video", "clip.mp4", "-o", dir), "is a folder", 2);
+        AssertOneLineError(Cli.Run("bench", "--sizes", "32", "--alphas", "0.25", "-o", file), "is a file; expected a folder", 2);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         public long MaxPixels { get; init; } = ImageLimits.DefaultMaxPixels;
 
         public override ValidationResult Validate() =>
-            MaxPixels is >= 1 and <= ImageLimits.HardMaxPixels ? ValidationResult.Success()
+            MaxPixels is >= 1 and <= ImageLimits.HardMaxPixels ? OptionChecks.Result(MobileUNet.Platform.Limits.ThresholdError(Threshold))
                 : ValidationResult.Error($"--max-pixels must be 1..{ImageLimits.HardMaxPixels}.");
 
         [CommandOption("-b|--backend <BACKEND>")]
