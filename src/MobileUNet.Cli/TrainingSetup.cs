@@ -58,6 +58,11 @@ public class DataSettings : CommandSettings
     [DefaultValue(0.4)]
     public double MixShare { get; init; } = 0.4;
 
+    [CommandOption("--mix-targets <KIND>")]
+    [Description("With --mix: Soft learns the mask values as probabilities (a teacher's map from `data label`), Hard thresholds them at 127. Default Soft.")]
+    [DefaultValue(MixTargets.Soft)]
+    public MixTargets MixTargets { get; init; } = MixTargets.Soft;
+
     [CommandOption("--val-count <N>")]
     [Description("Number of seeded validation composites (the first N of one fixed set). Default: 200 (sweep: 32).")]
     public int? ValCountOption { get; init; }
@@ -115,7 +120,7 @@ public class DataSettings : CommandSettings
             var synth = Synthesizer(size);
             ITrainingSource composites = new SynthTrainingSource(synth.With(SynthOptions.Training));
             if (Mix is not null)
-                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix), size, AugmentOptions.RealPhotos), MixShare));
+                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix, MixTargets == MixTargets.Soft ? new ForegroundRule.SoftProbability() : null), size, AugmentOptions.RealPhotos), MixShare));
             return (composites, new SynthValidationSet(synth, ValCount, ValSeed));
         }
         var (train, val) = SubsetDataset.Split(dataset);
@@ -174,3 +179,6 @@ public static class TrainingView
     static string I(FormattableString s) => FormattableString.Invariant(s);
     static string I(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>How <c>--mix</c> masks become training targets.</summary>
+public enum MixTargets { Soft, Hard }

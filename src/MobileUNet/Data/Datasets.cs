@@ -21,6 +21,11 @@ public abstract record ForegroundRule
     public sealed record Threshold : ForegroundRule;
     /// <summary>Exactly this class value (class-id masks); 255 is then ignored.</summary>
     public sealed record ClassValue(byte Value) : ForegroundRule;
+    /// <summary>
+    /// A teacher's probability map (value / 255, as <c>data label</c> writes it): labels are value above 127,
+    /// and training learns the probability itself as a soft target.
+    /// </summary>
+    public sealed record SoftProbability : ForegroundRule;
 
     public static ForegroundRule Binary { get; } = new Threshold();
 }
@@ -31,20 +36,24 @@ static class DatasetFiles
     /// Loads an image and its mask file, labelling each mask pixel from one channel of the decoded RGBA
     /// (<paramref name="channel"/> 0..2) through <paramref name="label"/>: the one place a mask file becomes labels.
     /// </summary>
-    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label) =>
-        LoadPair(imagePath, maskPath, channel, _ => label);
+    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label, bool keepSoft = false) =>
+        LoadPair(imagePath, maskPath, channel, _ => label, keepSoft);
 
     /// <summary>As above, with the labelling chosen from the mask channel's maximum value (0/1 masks).</summary>
-    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, Func<byte, byte>> labelForMax)
+    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, Func<byte, byte>> labelForMax, bool keepSoft = false)
     {
         var image = ImageFile.Read(imagePath);
         var raw = ImageFile.Read(maskPath);
-        var mask = new Mask(raw.Width, raw.Height);
+        var mask = new Mask(raw.Width, raw.Height, soft: keepSoft ? new byte[(long)raw.Width * raw.Height] : null);
         byte max = 0;
         for (int i = 0; i < mask.Labels.Length; i++) max = Math.Max(max, raw.Pixels[i * 4 + channel]);
         var label = labelForMax(max);
         for (int i = 0; i < mask.Labels.Length; i++)
-            mask.Labels[i] = label(raw.Pixels[i * 4 + channel]);
+        {
+            byte value = raw.Pixels[i * 4 + channel];
+            mask.Labels[i] = label(value);
+            if (mask.Soft is { } soft) soft[i] = value;
+        }
         return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
     }
 
@@ -117,6 +126,7 @@ public sealed class FolderPairsDataset : ISegmentationDataset
         {
             ForegroundRule.ClassValue c => DatasetFiles.LoadPair(imagePath, maskPath, 0,
                 v => v == c.Value ? Mask.Foreground : v == 255 ? Mask.Ignore : Mask.Background),
+            ForegroundRule.SoftProbability => DatasetFiles.LoadPair(imagePath, maskPath, 0, v => v > 127 ? Mask.Foreground : Mask.Background, keepSoft: true),
             // A mask whose maximum is 1 was stored as 0/1 (class-id style): 1 is its foreground. Read with the
             // > 127 rule it would be all background, and every empty prediction would score as perfect.
             _ => DatasetFiles.LoadPair(imagePath, maskPath, 0, max => max == 1

@@ -160,7 +160,8 @@ public abstract record ModelSource
         return OnnxSegmenter.FromBytes(bytes, source, onnxOptions);
     }
 
-    static OnnxMetadata ReadOnnxMetadata(string path)
+    /// <summary>The metadata of an ONNX file this project wrote (export or import); fails naming the file otherwise.</summary>
+    public static OnnxMetadata ReadOnnxMetadata(string path)
     {
         ModelProto proto;
         try { proto = ModelProto.Parser.ParseFrom(System.IO.File.ReadAllBytes(path)); }

@@ -11,6 +11,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// <summary>ImageNet statistics: the usual choice for a MobileNet encoder.</summary>
     public static Normalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
 
+    /// <summary>RGB scaled to [0, 1] and nothing else: what MediaPipe's segmenters take.</summary>
+    public static Normalization UnitRange { get; } = new([0f, 0f, 0f], [1f, 1f, 1f]);
+
     /// <summary>
     /// Interleaved 8-bit pixels (RGB when <paramref name="channels"/> is 3, RGBA or RGBX when 4; alpha ignored),
     /// already at the model's S x S, to planar normalised floats [3, S, S].

@@ -18,8 +18,6 @@ public sealed record OnnxSegmenterOptions
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
 
-    public bool MemoryPattern { get; init; } = true;
-
     /// <summary>Where ONNX Runtime writes the graph it actually runs (after fusions), to see what was fused.</summary>
     public string? OptimizedModelPath { get; init; }
 
@@ -31,7 +29,7 @@ public sealed record OnnxSegmenterOptions
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = IntraOpThreads,
             InterOpNumThreads = 1,
-            EnableMemoryPattern = MemoryPattern,
+            EnableMemoryPattern = true,
             EnableCpuMemArena = true,
             // ONNX Runtime's own (coloured, multi-line) warnings and errors would bury our one-line error.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,

@@ -216,7 +216,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
     }
 }
 
-/// <summary>Samples to tensors: images normalised with <see cref="Normalization.ToChw"/>, masks as 0/1 targets and a validity plane.</summary>
+/// <summary>Samples to tensors: images normalised with <see cref="Normalization.ToChw"/>, masks as 0/1 targets (a teacher's soft probability where the mask has one) and a validity plane.</summary>
 public static class Batch
 {
     public static (Tensor Images, Tensor Target, Tensor Valid) ToTensors(IReadOnlyList<SegmentationSample> samples, int size, Normalization normalization)
@@ -231,11 +231,11 @@ public static class Batch
             if (sample.Image.Width != size || sample.Image.Height != size)
                 throw new ArgumentException($"{sample.Name}: sample is {sample.Image.Width}x{sample.Image.Height}, expected {size}x{size}.");
             normalization.ToChw(sample.Image.Pixels, 4, images.AsSpan(k * 3 * plane, 3 * plane));
-            var labels = sample.Mask.Labels;
+            var mask = sample.Mask;
             for (int i = 0; i < plane; i++)
             {
-                target[k * plane + i] = labels[i] == Mask.Foreground ? 1f : 0f;
-                valid[k * plane + i] = labels[i] == Mask.Ignore ? 0f : 1f;
+                target[k * plane + i] = mask.Target(i);
+                valid[k * plane + i] = mask.Labels[i] == Mask.Ignore ? 0f : 1f;
             }
         }
         return (tensor(images, [n, 3, size, size]), tensor(target, [n, 1, size, size]), tensor(valid, [n, 1, size, size]));
