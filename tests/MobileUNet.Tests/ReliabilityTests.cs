@@ -215,6 +215,16 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public void Training_on_ground_truth_without_foreground_stops_instead_of_reporting_IoU_1()
+    {
+        var run = Path.Combine(TestData.TempDir(), "run");
+        var r = Cli.Run("train", "--data", Pairs(10, 0), "--alpha", "0.25", "--size", "32", "--epochs", "1", "--steps", "1", "--batch", "2", "-o", run);
+        AssertOneLineError(r, "no foreground pixels", 1);
+        Assert.DoesNotContain("IoU 1.0000", r.Stdout);
+        Assert.False(File.Exists(Path.Combine(run, Training.Checkpoint.Best)));
+    }
+
+    [Fact]
     public void Masks_stored_as_0_and_1_read_1_as_foreground()
     {
         var zeroOne = new FolderPairsDataset(Pairs(1, 1)).Load(0);
