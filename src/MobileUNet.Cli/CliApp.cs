@@ -65,6 +65,10 @@ public static class CliApp
             config.AddCommand<PredictCommand>("predict")
                 .WithDescription("Mask and overlay PNGs for an image or a folder of images.")
                 .WithExample("predict", "runs/demo/best.munet", "data/demo", "-o", "runs/predict");
+            config.AddCommand<ServeCommand>("serve")
+                .WithDescription("HTTP service: POST /v1/segment (mask, cutout, json), micro-batched; /metrics, /healthz, /openapi.json; pages / (upload) and /camera (the model in the browser).")
+                .WithExample("serve", "-m", "person", "--port", "8080")
+                .WithExample("serve", "--untrained", "--alpha", "0.5", "--size", "128", "--max-batch", "8");
             config.AddCommand<DemoCommand>("demo")
                 .WithDescription("The main job: train alpha 0.5 / 128 on the embedded data for a few minutes, evaluate, predict the demo photos.");
             config.AddBranch("data", data =>

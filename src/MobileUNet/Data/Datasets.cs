@@ -39,7 +39,8 @@ static class DatasetFiles
     public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label, bool keepSoft = false) =>
         LoadPair(imagePath, maskPath, channel, _ => label, keepSoft);
 
-    /// <summary>As above, with the labelling chosen from the mask channel's maximum value (0/1 masks).</summary>
+    /// <summary>As above, with the labelling chosen from the mask channel's maximum value (0/1 masks); with
+    /// <paramref name="keepSoft"/> the raw values are also kept as soft targets (a teacher's probability x 255).</summary>
     public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, Func<byte, byte>> labelForMax, bool keepSoft = false)
     {
         var image = ImageFile.Read(imagePath);

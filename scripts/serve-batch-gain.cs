@@ -1,0 +1,45 @@
+#:project ../src/MobileUNet/MobileUNet.csproj
+#:property TreatWarningsAsErrors=false
+#:property PublishAot=false
+#:property JsonSerializerIsReflectionEnabledByDefault=true
+// The inference stage alone, batched against one at a time: the model call that `serve` micro-batches, timed
+// with nothing else running in the process (same session options as serve: ORT threads, spinning off).
+//   dotnet run scripts/serve-batch-gain.cs -- [threads=2] [batch=8] [rounds=5]
+using System.Diagnostics;
+using MobileUNet.Inference;
+using MobileUNet.Model;
+using Microsoft.ML.OnnxRuntime;
+
+int threads = args.Length > 0 ? int.Parse(args[0]) : 2, batch = args.Length > 1 ? int.Parse(args[1]) : 8, rounds = args.Length > 2 ? int.Parse(args[2]) : 5;
+var spec = new ModelSpec(0.5, 128);
+var onnx = new ModelSource.Untrained(spec).OnnxBytes().Bytes;
+using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+using var session = new InferenceSession(onnx, options);
+var input = new float[batch * 3 * 128 * 128];
+for (int i = 0; i < input.Length; i++) input[i] = (i % 97) / 97f - 0.5f;
+var output = new float[batch * 128 * 128];
+string inName = session.InputNames[0], outName = session.OutputNames[0];
+
+double ImagesPerSecond(int n, int images)
+{
+    using var x = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, n * 3 * 128 * 128), [n, 3, 128, 128]);
+    using var y = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, output.AsMemory(0, n * 128 * 128), [n, 1, 128, 128]);
+    using var run = new RunOptions();
+    session.Run(run, [inName], [x], [outName], [y]); // warm this shape
+    var watch = Stopwatch.StartNew();
+    for (int done = 0; done < images; done += n) session.Run(run, [inName], [x], [outName], [y]);
+    return images / watch.Elapsed.TotalSeconds;
+}
+
+var one = new List<double>();
+var many = new List<double>();
+for (int r = 0; r < rounds; r++) // interleaved, so drift in the machine's load hits both alike
+{
+    one.Add(ImagesPerSecond(1, 16 * batch));
+    many.Add(ImagesPerSecond(batch, 16 * batch));
+}
+double m1 = one.Order().ElementAt(rounds / 2), mb = many.Order().ElementAt(rounds / 2);
+Console.WriteLine($"a0.5/128, ORT threads {threads}, spinning off, median of {rounds} interleaved rounds:");
+Console.WriteLine($"  batch 1: {m1:0} images/s ({1000 / m1:0.00} ms/image)");
+Console.WriteLine($"  batch {batch}: {mb:0} images/s ({1000 / mb:0.00} ms/image)  gain {mb / m1:0.00}x");

@@ -1,0 +1,20 @@
+namespace MobileUNet.Serve;
+
+/// <summary>The service's paths, named once (the metrics label requests by them).</summary>
+public static class Routes
+{
+    public const string Segment = "/v1/segment";
+    public const string Model = "/v1/model.onnx";
+    public const string ModelInfo = "/v1/model";
+    public const string Health = "/healthz";
+    public const string Metrics = "/metrics";
+    public const string OpenApi = "/openapi.json";
+    public const string Home = "/";
+    public const string Camera = "/camera";
+
+    static readonly HashSet<string> Known = [Segment, Model, ModelInfo, Health, Metrics, OpenApi, Home, Camera];
+
+    /// <summary>A bounded label: a known route, static assets as one, everything else as "other".</summary>
+    public static string Label(string? path) =>
+        path is null ? "other" : Known.Contains(path) ? path : path.StartsWith("/vendor/", StringComparison.Ordinal) || path.StartsWith("/assets/", StringComparison.Ordinal) ? "static" : "other";
+}

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using MobileUNet.Data;
+using MobileUNet.Inference;
+using Microsoft.AspNetCore.Http;
+
+namespace MobileUNet.Serve;
+
+/// <summary>What <c>POST /v1/segment</c> answers with.</summary>
+public enum SegmentOutput { Mask, Cutout, Json }
+
+/// <summary>
+/// One segment request, stage by stage: read the body, decode (pixel limit first), resize and normalise to the
+/// model's input, wait for a batch, resize the probabilities back to the photo, encode the answer. Everything
+/// but the model call runs on the request's own thread, so decoding and encoding of concurrent requests
+/// proceed in parallel while the model runs their batch.
+/// </summary>
+sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, MicroBatcher batcher, ServeMetrics metrics)
+{
+    public static SegmentOutput ParseOutput(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "" or "mask" => SegmentOutput.Mask,
+        "cutout" => SegmentOutput.Cutout,
+        "json" => SegmentOutput.Json,
+        _ => throw new ServeError(StatusCodes.Status400BadRequest, $"output must be mask, cutout or json, not '{value}'."),
+    };
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var output = ParseOutput(context.Request.Query["output"]);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(options.RequestTimeout);
+        var timings = new Dictionary<Stage, TimeSpan>();
+        long mark = Stopwatch.GetTimestamp();
+        TimeSpan Lap(Stage stage)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var elapsed = Stopwatch.GetElapsedTime(mark, now);
+            mark = now;
+            timings[stage] = elapsed;
+            metrics.AddStage(stage, elapsed);
+            return elapsed;
+        }
+
+        byte[] body;
+        try { body = await ImageRequest.ReadAsync(context.Request, options.MaxBodyBytes, timeout.Token); }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw TimedOut("reading the body"); }
+        Lap(Stage.Read);
+        var photo = ImageRequest.Decode(body, options.ImageLimits);
+        Lap(Stage.Decode);
+
+        int s = segmenter.Spec.InputSize;
+        var small = photo.Width == s && photo.Height == s ? photo.Pixels : photo.Resize(s, s).Pixels;
+        var chw = new float[3 * s * s];
+        segmenter.Normalization.ToChw(small, 4, chw);
+        var probabilities = new float[s * s];
+        Lap(Stage.Preprocess);
+
+        MicroBatcher.BatchResult batch;
+        try { batch = await batcher.SegmentAsync(new MicroBatcher.Job(chw, probabilities, timeout.Token)).WaitAsync(timeout.Token); }
+        catch (QueueFullException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            throw new ServeError(StatusCodes.Status503ServiceUnavailable, e.Message);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw TimedOut("waiting for the model"); }
+        // The worker times the model call and the wait; the lap since pre-processing covers both.
+        mark = Stopwatch.GetTimestamp();
+        timings[Stage.Queue] = batch.Queue;
+        timings[Stage.Inference] = batch.Inference;
+        metrics.AddStage(Stage.Queue, batch.Queue);
+
+        var full = probabilities;
+        if (photo.Width != s || photo.Height != s)
+        {
+            full = new float[photo.Width * photo.Height];
+            FrameOps.ResizeBilinear(probabilities, s, s, full, photo.Width, photo.Height);
+        }
+        var mask = ImageSegmentation.MaskBytes(full, segmenter.Metadata.Threshold);
+        byte[] answer;
+        string contentType;
+        switch (output)
+        {
+            case SegmentOutput.Mask:
+                answer = ImageRequest.GreyPng(photo.Width, photo.Height, mask);
+                contentType = "image/png";
+                break;
+            case SegmentOutput.Cutout:
+                answer = ImageRequest.RgbaPng(photo.Width, photo.Height, Cutout(photo, mask));
+                contentType = "image/png";
+                break;
+            default:
+                Lap(Stage.Postprocess);
+                answer = System.Text.Encoding.UTF8.GetBytes(Summary(photo, mask, batch.BatchSize, timings).ToJsonString());
+                contentType = "application/json";
+                break;
+        }
+        if (output != SegmentOutput.Json) Lap(Stage.Postprocess);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = contentType;
+        context.Response.Headers["X-Batch-Size"] = batch.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.ContentLength = answer.Length;
+        await context.Response.Body.WriteAsync(answer, context.RequestAborted);
+    }
+
+    ServeError TimedOut(string what) => new(StatusCodes.Status504GatewayTimeout,
+        $"timed out after {options.RequestTimeout.TotalSeconds:0.#} s {what}.");
+
+    /// <summary>The photo with the mask as its alpha: background transparent.</summary>
+    static byte[] Cutout(RgbaImage photo, byte[] mask)
+    {
+        var rgba = (byte[])photo.Pixels.Clone();
+        for (int i = 0; i < mask.Length; i++) rgba[i * 4 + 3] = mask[i];
+        return rgba;
+    }
+
+    JsonObject Summary(RgbaImage photo, byte[] mask, int batchSize, Dictionary<Stage, TimeSpan> timings)
+    {
+        int w = photo.Width, h = photo.Height, x0 = w, y0 = h, x1 = -1, y1 = -1;
+        long foreground = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                if (mask[y * w + x] == 0) continue;
+                foreground++;
+                x0 = Math.Min(x0, x); x1 = Math.Max(x1, x);
+                y0 = Math.Min(y0, y); y1 = Math.Max(y1, y);
+            }
+        var stages = new JsonObject();
+        foreach (var (stage, elapsed) in timings.OrderBy(p => p.Key))
+            stages[stage.ToString().ToLowerInvariant()] = Math.Round(elapsed.TotalMilliseconds, 3);
+        return new JsonObject
+        {
+            ["width"] = w,
+            ["height"] = h,
+            ["foreground_fraction"] = Math.Round((double)foreground / ((long)w * h), 6),
+            ["bbox"] = foreground == 0 ? null : new JsonObject { ["x"] = x0, ["y"] = y0, ["width"] = x1 - x0 + 1, ["height"] = y1 - y0 + 1 },
+            ["model"] = ModelInfo(segmenter),
+            ["batch_size"] = batchSize,
+            ["timings_ms"] = stages,
+        };
+    }
+
+    public static JsonObject ModelInfo(BatchSegmenter segmenter) => new()
+    {
+        ["source"] = segmenter.Source,
+        ["spec"] = segmenter.Spec.Label,
+        ["alpha"] = segmenter.Spec.Alpha,
+        ["input_size"] = segmenter.Spec.InputSize,
+        ["precision"] = segmenter.Metadata.Precision.ToString().ToLowerInvariant(),
+        ["threshold"] = segmenter.Metadata.Threshold,
+        ["normalization"] = segmenter.Normalization.ToJson(),
+    };
+}

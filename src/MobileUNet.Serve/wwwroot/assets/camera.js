@@ -1,0 +1,191 @@
+// The camera page: MobileUNet runs in the browser through onnxruntime-web (WASM). One session, created once;
+// one input tensor reused every frame; requestVideoFrameCallback paces the loop to the camera.
+// Pre-processing is the server's own (FrameOps.ResizeBilinear, half-pixel centres; Normalization.ToChw), so a
+// frame's mask here matches the server's mask for the same pixels (the browser test checks IoU >= 0.99).
+import * as ort from '/vendor/ort/ort.wasm.min.mjs';
+
+const params = new URLSearchParams(location.search);
+const hud = document.getElementById('hud');
+const view = document.getElementById('view');
+const video = document.getElementById('video');
+const mode = document.getElementById('mode');
+const bgLabel = document.getElementById('bgLabel');
+const bgFile = document.getElementById('bgFile');
+
+// What a test (or a curious person in the console) reads: FPS and the mask of one known frame.
+const state = window.mobileunet = { ready: false, error: null, fps: 0, frames: 0, inferenceMs: 0, threads: 0, known: null };
+const knownFrame = Number(params.get('known') ?? 10);
+// With serve --api-key, open /camera?key=KEY once: the key is kept in this browser and sent with the API calls.
+if (params.get('key')) localStorage.setItem('mobileunet.key', params.get('key'));
+const headers = localStorage.getItem('mobileunet.key') ? { 'X-API-Key': localStorage.getItem('mobileunet.key') } : {};
+async function get(url) {
+  const response = await fetch(url, { headers });
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${(await response.text()).trim()}`);
+  return response;
+}
+
+function fail(error) {
+  state.error = String(error?.message ?? error);
+  hud.textContent = `error: ${state.error}`;
+  throw error;
+}
+
+/** Bilinear resize of interleaved 8-bit pixels, half-pixel centres: FrameOps.ResizeBilinear (byte). */
+function resizeBytes(src, sw, sh, ch, dst, dw, dh) {
+  const sx = sw / dw, sy = sh / dh;
+  for (let y = 0; y < dh; y++) {
+    const [y0, y1, fy] = tap(y, sy, sh);
+    for (let x = 0; x < dw; x++) {
+      const [x0, x1, fx] = tap(x, sx, sw);
+      for (let c = 0; c < ch; c++) {
+        const a = src[(y0 * sw + x0) * ch + c], b = src[(y0 * sw + x1) * ch + c];
+        const d = src[(y1 * sw + x0) * ch + c], e = src[(y1 * sw + x1) * ch + c];
+        const top = Math.fround(a + Math.fround((b - a) * fx)), bottom = Math.fround(d + Math.fround((e - d) * fx));
+        dst[(y * dw + x) * ch + c] = Math.floor(Math.fround(top + Math.fround((bottom - top) * fy)) + 0.5);
+      }
+    }
+  }
+}
+
+/** Bilinear resize of one float plane: FrameOps.ResizeBilinear (float). */
+function resizeFloats(src, sw, sh, dst, dw, dh) {
+  const sx = sw / dw, sy = sh / dh;
+  for (let y = 0; y < dh; y++) {
+    const [y0, y1, fy] = tap(y, sy, sh);
+    for (let x = 0; x < dw; x++) {
+      const [x0, x1, fx] = tap(x, sx, sw);
+      const left = src[y0 * sw + x0] + (src[y1 * sw + x0] - src[y0 * sw + x0]) * fy;
+      const right = src[y0 * sw + x1] + (src[y1 * sw + x1] - src[y0 * sw + x1]) * fy;
+      dst[y * dw + x] = left + (right - left) * fx;
+    }
+  }
+}
+
+function tap(index, scale, size) {
+  const pos = Math.max(Math.fround(Math.fround((index + 0.5) * Math.fround(scale)) - 0.5), 0);
+  const i0 = Math.min(Math.floor(pos), size - 1);
+  return [i0, Math.min(i0 + 1, size - 1), Math.fround(pos - i0)];
+}
+
+function toBase64(bytes) {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+async function main() {
+  const info = await (await get('/v1/model')).json();
+  const S = info.input_size, threshold = info.threshold;
+  const { mean, std } = info.normalization;
+  const threads = Number(params.get('threads') ?? (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1));
+  ort.env.wasm.wasmPaths = '/vendor/ort/';
+  ort.env.wasm.numThreads = threads;
+  state.threads = threads;
+  const model = new Uint8Array(await (await get('/v1/model.onnx')).arrayBuffer());
+  const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const inputName = session.inputNames[0], outputName = session.outputNames[0];
+
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false });
+  video.srcObject = stream;
+  await video.play();
+  const W = video.videoWidth, H = video.videoHeight;
+  view.width = W; view.height = H;
+  const viewCtx = view.getContext('2d');
+  const grab = new OffscreenCanvas(W, H), grabCtx = grab.getContext('2d', { willReadFrequently: true });
+  const fg = new OffscreenCanvas(W, H), fgCtx = fg.getContext('2d');
+  const maskCanvas = new OffscreenCanvas(S, S), maskCtx = maskCanvas.getContext('2d');
+  const maskImage = maskCtx.createImageData(S, S);
+  let background = gradient(W, H);
+  bgFile.addEventListener('change', async () => { if (bgFile.files[0]) background = await createImageBitmap(bgFile.files[0]); });
+  mode.addEventListener('change', () => { bgLabel.hidden = mode.value !== 'replace'; });
+
+  const small = new Uint8ClampedArray(S * S * 4);
+  const chw = new Float32Array(3 * S * S);
+  const input = new ort.Tensor('float32', chw, [1, 3, S, S]);
+  const scale = [0, 1, 2].map(c => 1 / (255 * std[c])), offset = [0, 1, 2].map(c => -mean[c] / std[c]);
+  state.ready = true;
+
+  let last = performance.now(), busy = false;
+  const next = cb => 'requestVideoFrameCallback' in video ? video.requestVideoFrameCallback(cb) : requestAnimationFrame(cb);
+  const frame = async () => {
+    if (busy) return next(frame);
+    busy = true;
+    try {
+      grabCtx.drawImage(video, 0, 0, W, H);
+      const pixels = grabCtx.getImageData(0, 0, W, H).data;
+      if (W === S && H === S) small.set(pixels); else resizeBytes(pixels, W, H, 4, small, S, S);
+      for (let i = 0, n = S * S; i < n; i++) {
+        chw[i] = small[i * 4] * scale[0] + offset[0];
+        chw[n + i] = small[i * 4 + 1] * scale[1] + offset[1];
+        chw[2 * n + i] = small[i * 4 + 2] * scale[2] + offset[2];
+      }
+      const t0 = performance.now();
+      const output = await session.run({ [inputName]: input });
+      state.inferenceMs = performance.now() - t0;
+      const probability = output[outputName].data;
+      for (let i = 0; i < S * S; i++) {
+        const a = Math.round(Math.min(1, Math.max(0, probability[i])) * 255);
+        maskImage.data[i * 4] = maskImage.data[i * 4 + 1] = maskImage.data[i * 4 + 2] = 255;
+        maskImage.data[i * 4 + 3] = a;
+      }
+      output[outputName].dispose?.();
+      maskCtx.putImageData(maskImage, 0, 0);
+      compose(W, H);
+      state.frames++;
+      if (state.frames === knownFrame) recordKnown(pixels, probability);
+      const now = performance.now();
+      state.fps = state.fps ? state.fps * 0.9 + 100 / (now - last) : 1000 / (now - last);
+      last = now;
+      hud.textContent = `${state.fps.toFixed(1)} FPS · model ${state.inferenceMs.toFixed(1)} ms · ${S}x${S} · wasm ${threads} thread${threads > 1 ? 's' : ''}`;
+    } catch (e) { fail(e); } finally { busy = false; }
+    next(frame);
+  };
+
+  function compose(W, H) {
+    // The sharp frame kept where the mask is (soft edges from the bilinear upscale of the S x S mask).
+    fgCtx.globalCompositeOperation = 'copy';
+    fgCtx.drawImage(grab, 0, 0);
+    fgCtx.globalCompositeOperation = 'destination-in';
+    fgCtx.imageSmoothingEnabled = true;
+    fgCtx.drawImage(maskCanvas, 0, 0, W, H);
+    viewCtx.filter = 'none';
+    if (mode.value === 'mask') {
+      viewCtx.fillStyle = '#000';
+      viewCtx.fillRect(0, 0, W, H);
+      viewCtx.drawImage(maskCanvas, 0, 0, W, H);
+      return;
+    }
+    if (mode.value === 'blur') {
+      viewCtx.filter = `blur(${Math.round(W / 40)}px)`;
+      viewCtx.drawImage(grab, 0, 0);
+      viewCtx.filter = 'none';
+    } else viewCtx.drawImage(background, 0, 0, W, H);
+    viewCtx.drawImage(fg, 0, 0);
+  }
+
+  function recordKnown(pixels, probability) {
+    // The full-size mask exactly as the server makes it: bilinear upscale, then the model's threshold.
+    const full = new Float32Array(W * H);
+    resizeFloats(probability, S, S, full, W, H);
+    const mask = new Uint8Array(W * H);
+    for (let i = 0; i < mask.length; i++) mask[i] = full[i] >= threshold ? 255 : 0;
+    const copy = new OffscreenCanvas(W, H);
+    copy.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(pixels), W, H), 0, 0);
+    copy.convertToBlob({ type: 'image/png' }).then(blob => blob.arrayBuffer()).then(buffer => {
+      state.known = { frame: knownFrame, width: W, height: H, png: toBase64(new Uint8Array(buffer)), mask: toBase64(mask) };
+    });
+  }
+
+  next(frame);
+}
+
+function gradient(W, H) {
+  const canvas = new OffscreenCanvas(W, H), ctx = canvas.getContext('2d');
+  const g = ctx.createLinearGradient(0, 0, W, H);
+  g.addColorStop(0, '#1d4e89'); g.addColorStop(0.5, '#3fa7d6'); g.addColorStop(1, '#f6ae2d');
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, W, H);
+  return canvas;
+}
+
+main().catch(fail);
