@@ -215,6 +215,16 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public void Training_on_ground_truth_without_foreground_stops_instead_of_reporting_IoU_1()
+    {
+        var run = Path.Combine(TestData.TempDir(), "run");
+        var r = Cli.Run("train", "--data", Pairs(10, 0), "--alpha", "0.25", "--size", "32", "--epochs", "1", "--steps", "1", "--batch", "2", "-o", run);
+        AssertOneLineError(r, "no foreground pixels", 1);
+        Assert.DoesNotContain("IoU 1.0000", r.Stdout);
+        Assert.False(File.Exists(Path.Combine(run, Training.Checkpoint.Best)));
+    }
+
+    [Fact]
     public void Masks_stored_as_0_and_1_read_1_as_foreground()
     {
         var zeroOne = new FolderPairsDataset(Pairs(1, 1)).Load(0);
@@ -261,8 +271,12 @@ public class ReliabilityTests
     [InlineData("nan")]
     [InlineData("2")]
     [InlineData("-1")]
-    public void Thresholds_outside_0_1_are_refused(string threshold) =>
+    public void Thresholds_outside_0_1_are_refused(string threshold)
+    {
         AssertOneLineError(Cli.Run("eval", "-m", TinyModel.Value, "--threshold", threshold), "--threshold", 2);
+        AssertOneLineError(Cli.Run("predict", Path.Combine(TestData.Root, "demo", "chelsea.png"), "--threshold", threshold), "--threshold", 2);
+        AssertOneLineError(Cli.Run("video", "clip.mp4", "-o", "out.mp4", "--threshold", threshold), "--threshold", 2);
+    }
 
     [Fact]
     public void Negative_minutes_are_refused() =>
@@ -278,6 +292,7 @@ public class ReliabilityTests
         AssertOneLineError(Cli.Run("train", "-o", file), "is a file; expected a folder", 2);
         AssertOneLineError(Cli.Run("data", "synth", "-o", file), "is a file; expected a folder", 2);
         AssertOneLineError(Cli.Run("video", "clip.mp4", "-o", dir), "is a folder", 2);
+        AssertOneLineError(Cli.Run("bench", "--sizes", "32", "--alphas", "0.25", "-o", file), "is a file; expected a folder", 2);
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (Batch < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
+            if (Platform.Limits.RangeError("--batch", Batch, 1, Platform.Limits.MaxBatch) is { } batch) return ValidationResult.Error(batch);
             if (!(BudgetSeconds > 0)) return ValidationResult.Error("--budget-seconds must be positive.");
             if (ExecutionProvider is { } ep && !ExecutionProviders.Contains(ep))
                 return ValidationResult.Error($"--ep {ep}: unknown execution provider (one of {string.Join(", ", ExecutionProviders)}).");
@@ -111,6 +111,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             settings.Model, settings.Parts, null, settings.Blocks, new ModelSpec(settings.BlockAlpha, settings.BlockSize), settings.Machine,
             "mobileunet bench " + string.Join(' ', context.Arguments.Skip(1)));
         string output = settings.Output ?? Path.Combine("runs", "bench", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        Platform.OutputPaths.CheckFolder(output, settings.Model);
 
         BenchDocument? doc = null;
         AnsiConsole.Progress()
@@ -136,7 +137,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     static IReadOnlyList<int> ParseThreads(string list) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
-                ? n : throw new ArgumentException($"--threads: '{s}' is not a thread count of at least 1.")).ToList();
+                ? Platform.Limits.ThreadsError(n) is { } error ? throw new ArgumentException(error) : n
+                : throw new ArgumentException($"--threads: '{s}' is not a thread count of at least 1.")).ToList();
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and lag the bar).</summary>
     sealed class SyncProgress(Action<BenchProgress> report) : IProgress<BenchProgress>

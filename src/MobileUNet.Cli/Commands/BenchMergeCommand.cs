@@ -25,6 +25,7 @@ public sealed class BenchMergeCommand : Command<BenchMergeCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        Platform.OutputPaths.CheckFolder(settings.Output, settings.Files);
         var docs = settings.Files.Select(BenchDocument.Load).ToList();
         var written = BenchOutput.Write(settings.Output, docs, merged: true);
         AnsiConsole.Write(new Text(BenchTables.MergedMarkdown(docs)));

@@ -23,6 +23,7 @@ public sealed class BenchReportCommand : Command<BenchReportCommand.Settings>
     {
         var doc = BenchDocument.Load(settings.File);
         var output = settings.Output ?? Path.GetDirectoryName(Path.GetFullPath(settings.File))!;
+        Platform.OutputPaths.CheckFolder(output, settings.File);
         var written = BenchOutput.Write(output, [doc]);
         AnsiConsole.MarkupLine($"wrote {written.Count} files to [bold]{Markup.Escape(output)}[/]");
         return 0;

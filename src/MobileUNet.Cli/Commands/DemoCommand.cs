@@ -83,6 +83,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             Seed = 1,
         };
         options.Validate();
+        Platform.OutputPaths.CheckFolder(settings.Out);
         if (settings.Fresh && Directory.Exists(settings.Out)) Directory.Delete(settings.Out, recursive: true);
         bool resume = File.Exists(Path.Combine(settings.Out, Checkpoint.Last));
 

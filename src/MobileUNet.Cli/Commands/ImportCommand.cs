@@ -48,6 +48,7 @@ public sealed class ImportCommand : Command<ImportCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        Platform.OutputPaths.CheckFile(settings.Output, settings.Input);
         var options = new TfliteImportOptions
         {
             Normalization = new Normalization(Triple(settings.Mean, "--mean"), Triple(settings.Std, "--std", positive: true)),

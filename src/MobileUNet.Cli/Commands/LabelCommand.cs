@@ -32,6 +32,7 @@ public sealed class LabelCommand : Command<LabelCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        Platform.OutputPaths.CheckFolder(settings.Output, [settings.Model, .. settings.Inputs]);
         var photos = settings.Inputs.SelectMany(PredictCommand.Inputs).ToList();
         using var teacher = SegmenterFactory.Open(settings.Model, Backend.Onnx);
         LabelSummary? summary = null;

@@ -95,7 +95,9 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             if (Workers is < 1) return ValidationResult.Error("--workers must be at least 1.");
             if (Threads < 1) return ValidationResult.Error("--threads must be at least 1.");
             if (MemoryBudget < 16) return ValidationResult.Error("--memory-budget must be at least 16 (MB).");
-            if (Threshold is < 0 or > 1) return ValidationResult.Error("--threshold must be in [0, 1].");
+            if (MobileUNet.Platform.Limits.ThresholdError(Threshold) is { } threshold) return ValidationResult.Error(threshold);
+            if (MobileUNet.Platform.Limits.ThreadsError(Threads) is { } threads) return ValidationResult.Error(threads);
+            if (MobileUNet.Platform.Limits.RangeError("--batch", Batch, 1, MobileUNet.Platform.Limits.MaxBatch) is { } batch) return ValidationResult.Error(batch);
             return ValidationResult.Success();
         }
     }

@@ -51,6 +51,7 @@ public sealed class RecommendCommand : Command<RecommendCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        Platform.OutputPaths.CheckFolder(settings.Output, settings.Bench, settings.Accuracy);
         var bench = BenchDocument.Load(settings.Bench!);
         var accuracy = AccuracyDocument.Load(settings.Accuracy!);
         var budget = settings.LatencyMs is { } ms ? LatencyBudget.Latency(ms) : LatencyBudget.Fps(settings.Fps ?? BenchDocument.RealtimeFps);

@@ -107,6 +107,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var output = settings.Out ?? Path.Combine("runs", "sweep", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        Platform.OutputPaths.CheckFolder(output, settings.Data, settings.Voc, settings.Mix);
         string dataset = settings.IsSynth
             ? $"composites of {settings.Cutouts ?? "the embedded cutouts"} over {settings.Backgrounds ?? "the embedded backgrounds"}; validation: {settings.ValCount} composites, seed {settings.ValSeed}"
             : settings.Dataset()!.Description + " (9:1 split)";

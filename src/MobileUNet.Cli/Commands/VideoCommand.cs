@@ -104,7 +104,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
                     Limits.ThreadsError(Threads),
                     ModelSpec.InputSizeError(Size, "--size"),
                     Limits.ThresholdError(Threshold),
-                    Limits.RangeError("--max-frames", MaxFrames, 1, long.MaxValue),
+                    MaxFrames is < 1 ? $"--max-frames must be at least 1, got {MaxFrames}." : null,
                     Fps > 0 && Fps <= 1000 ? null : FormattableString.Invariant($"--fps must be in (0, 1000], got {Fps}.")) is { Successful: false } limits)
                 return limits;
             if (Kind != OutputKind.Background && Background is not null) return ValidationResult.Error("--background needs --kind Background");

@@ -44,6 +44,7 @@ public sealed class VideoSampleCommand : Command<VideoSampleCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        Platform.OutputPaths.CheckFile(settings.Output);
         SampleClip.Write(FfmpegTools.FromFfmpegPath(settings.Ffmpeg), settings.Output,
             new SampleClipOptions(settings.Width, settings.Height, settings.Frames, settings.Fps, !settings.NoAudio));
         AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(Path.GetFullPath(settings.Output))}[/] ({settings.Frames} frames, {settings.Width}x{settings.Height})");
