@@ -38,5 +38,12 @@ fi
 counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
 passed=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
 failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+
+# The installable tool (README "Install"): pack, install into a temporary tool path, run the installed tool.
+# Counted as one more test; SKIP_PACK_INSTALL=1 leaves it out (about 1-2 minutes on 2 cores).
+if [ "${SKIP_PACK_INSTALL:-0}" != 1 ]; then
+  ./scripts/pack-install-test.sh 2>&1 | tee "$results/pack-install.log"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then passed=$(( ${passed:-0} + 1 )); else failed=$(( ${failed:-0} + 1 )); [ "$status" -ne 0 ] || status=1; fi
+fi
 echo "${passed:-0} passed, ${failed:-0} failed"
 exit $status

@@ -13,6 +13,8 @@ public static class CliApp
         {
             config.SetApplicationName("mobileunet");
             config.PropagateExceptions();
+            // A typo must not run silently with defaults (`--precison fp16` wrote fp32): unknown options are errors.
+            config.UseStrictParsing();
             config.AddCommand<InfoCommand>("info")
                 .WithDescription("Model facts for one alpha x size (per layer: kind, output shape, params, MACs), or the whole alpha x size grid.")
                 .WithExample("info", "--alpha", "1", "--size", "224")
@@ -23,6 +25,9 @@ public static class CliApp
                 .WithExample("export", "model.munet", "-o", "model.onnx")
                 .WithExample("export", "--untrained", "--alpha", "0.5", "--size", "128", "-o", "a05-128.onnx")
                 .WithExample("export", "model.munet", "--precision", "int8", "--calibration", "images/", "-o", "model-int8.onnx");
+            config.AddCommand<ImportCommand>("import")
+                .WithDescription("Import a TFLite segmentation model (e.g. MediaPipe selfie) as an ONNX model with our metadata, for predict, eval, video, bench and data label.")
+                .WithExample("import", "models/teachers/mediapipe-selfie/selfie_segmentation.tflite", "-o", "runs/mediapipe-selfie.onnx");
             config.AddCommand<VideoCommand>("video")
                 .WithDescription("Segment a video file, image sequence or camera (/dev/videoN) through ffmpeg, pipelined; writes a mask, overlay, matte or background-replaced video.")
                 .WithExample("video", "clip.mp4", "-o", "overlay.mp4")

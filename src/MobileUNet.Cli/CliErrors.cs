@@ -16,7 +16,7 @@ public static class CliErrors
         catch (Exception e)
         {
             var inner = e is CommandRuntimeException or CommandParseException ? e : Unwrap(e);
-            Console.Error.WriteLine($"error: {OneLine(inner)}");
+            Console.Error.WriteLine($"error: {OneLine(inner)}{Suggestion(inner)}");
             if (verbose) Console.Error.WriteLine(inner);
             return inner is CommandParseException or CommandRuntimeException or ArgumentException ? 2 : 1;
         }
@@ -27,6 +27,47 @@ public static class CliErrors
     {
         var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
         return message.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>For an unknown option, the nearest real one (edit distance at most 2), e.g. " Did you mean --precision?"</summary>
+    static string Suggestion(Exception e)
+    {
+        if (e is not CommandParseException) return "";
+        var match = System.Text.RegularExpressions.Regex.Match(e.Message, "Unknown option '([^']+)'");
+        if (!match.Success) return "";
+        var typed = match.Groups[1].Value;
+        var nearest = OptionNames.Value
+            .Select(name => (Name: name, Distance: EditDistance(typed, name)))
+            .Where(c => c.Distance <= Math.Max(1, Math.Min(2, typed.Length / 3)))
+            .OrderBy(c => c.Distance).ThenBy(c => c.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+        return nearest.Name is null ? "" : $" Did you mean --{nearest.Name}?";
+    }
+
+    static readonly Lazy<HashSet<string>> OptionNames = new(() =>
+    [
+        .. typeof(CliErrors).Assembly.GetTypes()
+            .SelectMany(t => t.GetProperties())
+            .SelectMany(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), inherit: true).Cast<CommandOptionAttribute>())
+            .SelectMany(a => a.LongNames),
+        "verbose",
+    ]);
+
+    static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 
     static Exception Unwrap(Exception e) =>

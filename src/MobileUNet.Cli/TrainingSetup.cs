@@ -58,6 +58,11 @@ public class DataSettings : CommandSettings
     [DefaultValue(0.4)]
     public double MixShare { get; init; } = 0.4;
 
+    [CommandOption("--mix-targets <KIND>")]
+    [Description("With --mix: Soft learns the mask values as probabilities (a teacher's map from `data label`), Hard thresholds them at 127. Default Soft.")]
+    [DefaultValue(MixTargets.Soft)]
+    public MixTargets MixTargets { get; init; } = MixTargets.Soft;
+
     [CommandOption("--val-count <N>")]
     [Description("Number of seeded validation composites (the first N of one fixed set). Default: 200 (sweep: 32).")]
     public int? ValCountOption { get; init; }
@@ -80,7 +85,11 @@ public class DataSettings : CommandSettings
         if (sources > 1) return ValidationResult.Error("choose one of --data, --voc, --lfw-images/--lfw-masks.");
         if ((LfwImages is null) != (LfwMasks is null)) return ValidationResult.Error("--lfw-images and --lfw-masks go together.");
         if (!IsSynth && (Cutouts is not null || Backgrounds is not null)) return ValidationResult.Error("--cutouts/--backgrounds are for composite synthesis, not with a dataset.");
-        if (ValCount < 1) return ValidationResult.Error("--val-count must be at least 1.");
+        if (Platform.Limits.RangeError("--val-count", ValCount, 1, Platform.Limits.MaxCount) is { } valCount) return ValidationResult.Error(valCount);
+        if (ClassValue is not null && Data is null) return ValidationResult.Error("--class-value goes with --data.");
+        if (ClassValue is < 0 or > 254) return ValidationResult.Error($"--class-value must be a mask value 0..254 (255 means ignore), got {ClassValue}.");
+        if (Voc is not null && VocClasses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Length == 0)
+            return ValidationResult.Error("--voc-classes: no class ids; name at least one foreground class (person is 15).");
         if (Mix is not null && !IsSynth) return ValidationResult.Error("--mix adds real photos to composite training; with --data/--voc/--lfw-* there are no composites to mix with.");
         if (!(MixShare is >= 0 and <= 1)) return ValidationResult.Error("--mix-share must be between 0 and 1.");
         return ValidationResult.Success();
@@ -111,7 +120,7 @@ public class DataSettings : CommandSettings
             var synth = Synthesizer(size);
             ITrainingSource composites = new SynthTrainingSource(synth.With(SynthOptions.Training));
             if (Mix is not null)
-                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix), size, AugmentOptions.RealPhotos), MixShare));
+                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix, MixTargets == MixTargets.Soft ? new ForegroundRule.SoftProbability() : null), size, AugmentOptions.RealPhotos), MixShare));
             return (composites, new SynthValidationSet(synth, ValCount, ValSeed));
         }
         var (train, val) = SubsetDataset.Split(dataset);
@@ -170,3 +179,6 @@ public static class TrainingView
     static string I(FormattableString s) => FormattableString.Invariant(s);
     static string I(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>How <c>--mix</c> masks become training targets.</summary>
+public enum MixTargets { Soft, Hard }

@@ -81,7 +81,7 @@ public class LatencyRunnerTests
         using var backend = new TorchBackend();
         using var runner = backend.Prepare(new BenchModel(new ModelSpec(0.25, 32, Upsampling.NearestConv)), part, batch: 2, threads: 1);
         runner.RunOnce();
-        runner.RunOnce();
+        Assert.Equal(BenchShapes.Expected(new ModelSpec(0.25, 32, Upsampling.NearestConv), part, batch: 2), runner.RunAndShapes(), BenchShapes.Comparer);
     }
 
     [Fact]
@@ -129,6 +129,7 @@ public class BlockShapeTests
         {
             using var runner = backend.PrepareBlock(shape, kind, batch: 1, threads: 1);
             runner.RunOnce();
+            Assert.Equal([new long[] { 1, shape.OutChannels, shape.OutputSize, shape.OutputSize }], runner.RunAndShapes(), BenchShapes.Comparer);
         }
     }
 }
@@ -420,5 +421,20 @@ public class BenchCliTests
         var missing = Cli.Run("bench", "merge", Path.Combine(dir, "nope.json"));
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("nope.json", missing.Stderr);
+    }
+}
+
+/// <summary>What each bench part must output, from the model summary (an independent walk of the network).</summary>
+static class BenchShapes
+{
+    public static IEqualityComparer<long[]> Comparer { get; } = EqualityComparer<long[]>.Create((a, b) => a!.SequenceEqual(b!), a => a.Length);
+
+    public static IReadOnlyList<long[]> Expected(ModelSpec spec, BenchPart part, int batch)
+    {
+        var layers = ModelSummary.Of(spec).Layers;
+        long[] Batched(string name) => [batch, .. layers.Single(l => l.Name == name).OutputShape.Skip(1)];
+        return part == BenchPart.Encoder
+            ? [.. new[] { "b00", "b01", "b03", "b05", "b11", "b13" }.Select(Batched)]
+            : [[batch, 1, spec.InputSize, spec.InputSize]];
     }
 }

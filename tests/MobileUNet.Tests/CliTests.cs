@@ -70,6 +70,7 @@ public class CliHelpTests
     [Theory]
     [InlineData("--help")]
     [InlineData("info", "--help")]
+    [InlineData("import", "--help")]
     public void Help_renders(params string[] args)
     {
         var r = Cli.Run(args);

@@ -35,6 +35,25 @@ public class DatasetTests
     }
 
     [Fact]
+    public void Soft_probability_masks_keep_the_value_as_target_through_augmentation()
+    {
+        var root = FolderPairs(("a", 4, 4, "a", 4, 4));
+        var sample = new FolderPairsDataset(root, new ForegroundRule.SoftProbability()).Load(0);
+        Assert.Equal(new byte[] { 1, 0, 1, 0 }, sample.Mask.Labels[..4]);
+        Assert.Equal(new byte[] { 255, 15, 128, 0 }, sample.Mask.Soft![..4]);
+        Assert.Equal(128 / 255f, sample.Mask.Target(2));
+        Assert.Equal(1f, new FolderPairsDataset(root).Load(0).Mask.Target(2));
+
+        // Every augmented pixel carries a (label, soft) pair that exists in the source: they move together.
+        var pairs = Enumerable.Range(0, 16).Select(i => (sample.Mask.Labels[i], sample.Mask.Soft[i])).ToHashSet();
+        var aug = Augmenter.Apply(sample, 8, new AugmentOptions(1.0, 2.0, 30, true, ColourJitter.None), new Random(3));
+        Assert.NotNull(aug.Mask.Soft);
+        Assert.All(Enumerable.Range(0, 64), i => Assert.Contains((aug.Mask.Labels[i], aug.Mask.Soft![i]), pairs));
+        Assert.Contains(aug.Mask.Soft!, v => v is 15 or 128);
+        Assert.Equal(sample.Mask.Soft, sample.Mask.ResizeNearest(4, 4).Soft);
+    }
+
+    [Fact]
     public void Folder_pairs_refuse_missing_folders_missing_masks_and_size_mismatch()
     {
         var missing = Path.Combine(TestData.TempDir(), "nope");

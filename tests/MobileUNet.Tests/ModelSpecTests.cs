@@ -53,4 +53,18 @@ public class ModelSpecTests
         Assert.Equal(plain, JsonSerializer.Deserialize<ModelSpec>(JsonSerializer.Serialize(plain)));
         Assert.Throws<ArgumentOutOfRangeException>(() => JsonSerializer.Deserialize<ModelSpec>("{\"Alpha\":2,\"InputSize\":224}"));
     }
+
+    [Fact]
+    public void Foreign_architecture_round_trips_and_a_MobileUNet_spec_writes_no_architecture()
+    {
+        var foreign = ModelSpec.Foreign("selfie_segmentation", 256);
+        Assert.Equal("selfie_segmentation-s256", foreign.Label);
+        Assert.False(foreign.IsMobileUNet);
+        Assert.Equal(foreign, JsonSerializer.Deserialize<ModelSpec>(JsonSerializer.Serialize(foreign)));
+        Assert.NotEqual(new ModelSpec(1, 256), foreign);
+        Assert.DoesNotContain("Architecture", JsonSerializer.Serialize(new ModelSpec(0.5, 128)));
+        Assert.Throws<ArgumentException>(() => ModelSpec.Foreign("no spaces please", 256));
+        var e = Assert.Throws<ArgumentException>(() => new Model.MobileUNet(foreign));
+        Assert.Contains("not a MobileUNet", e.Message);
+    }
 }

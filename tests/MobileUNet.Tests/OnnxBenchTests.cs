@@ -23,7 +23,7 @@ public class OnnxBackendTests(ITestOutputHelper output)
         using var backend = new OnnxBackend();
         using var runner = backend.Prepare(new BenchModel(new ModelSpec(0.25, 32, upsampling)), part, batch: 2, threads: 1);
         runner.RunOnce();
-        runner.RunOnce();
+        Assert.Equal(BenchShapes.Expected(new ModelSpec(0.25, 32, upsampling), part, batch: 2), runner.RunAndShapes(), BenchShapes.Comparer);
     }
 
     [Theory]
@@ -35,6 +35,7 @@ public class OnnxBackendTests(ITestOutputHelper output)
         var shape = BlockShape.EncoderStages(new ModelSpec(0.25, 64))[1]; // b02: stride 2
         using var runner = backend.PrepareBlock(shape, kind, batch: 1, threads: 1);
         runner.RunOnce();
+        Assert.Equal([new long[] { 1, shape.OutChannels, shape.OutputSize, shape.OutputSize }], runner.RunAndShapes(), BenchShapes.Comparer);
     }
 
     [Theory]

@@ -97,7 +97,7 @@ public sealed class OnnxPrecisionTests : IDisposable
         Assert.NotEqual(0, RunProgram(script, brokenPath).ExitCode);
     }
 
-    static Cli.Result RunProgram(string program, params string[] args)
+    internal static Cli.Result RunProgram(string program, params string[] args)
     {
         var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) info.ArgumentList.Add(a);
@@ -132,7 +132,7 @@ public sealed class OnnxPrecisionTests : IDisposable
         File.WriteAllBytes(path, data.ToArray());
     }
 
-    static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "MobileUNet.sln"))) return d.FullName;

@@ -18,10 +18,9 @@ public class PlatformTests
         Assert.Equal(new float[] { 3, 3, 12, 12 }, product.data<float>().ToArray());
     }
 
-    [Fact]
+    [LinuxFact]
     public void Libstdcxx_check_agrees_with_the_library_on_disk()
     {
-        if (!OperatingSystem.IsLinux()) return;
         var path = SystemLibStdCxx.ResolvedPath();
         Assert.NotNull(path);
 
@@ -46,19 +45,17 @@ public class PlatformTests
         Assert.False(TorchNativeLoader.Check(glue!, defined)!.NeedsFix);
     }
 
-    [Fact]
+    [LinuxFact(Debian12 = true)]
     public void This_machine_is_Debian_12_and_needs_the_fix()
     {
         // The machine kind this project targets (Debian 12, GCC 12 runtime) lacks GLIBCXX_3.4.32.
-        if (!File.Exists("/etc/debian_version") || !File.ReadAllText("/etc/debian_version").StartsWith("12", StringComparison.Ordinal)) return;
         Assert.DoesNotContain("GLIBCXX_3.4.32", SystemLibStdCxx.DefinedVersions());
         Assert.Contains("GLIBCXX_3.4.30", SystemLibStdCxx.DefinedVersions());
     }
 
-    [Fact]
+    [LinuxFact]
     public void Marking_a_need_weak_flips_only_that_flag()
     {
-        if (!OperatingSystem.IsLinux()) return;
         var glue = TorchNativeLoader.FindGlueLibrary()!;
         var bytes = File.ReadAllBytes(glue);
         var needs = ElfVersionNeeds.ReadNeeds(bytes);
@@ -131,5 +128,28 @@ public class ConvBlockPathTests
         using var g1 = TorchSharp.torch.autograd.grad([viaBlock.sum()], [conv.weight!])[0];
         using var g2 = TorchSharp.torch.autograd.grad([reference.sum()], [conv.weight!])[0];
         Assert.True((g1 - g2).abs().max().item<float>() < 1e-2 * Math.Max(1, g2.abs().max().item<float>()));
+    }
+}
+
+/// <summary>
+/// A fact about the Linux native loader: reported as skipped elsewhere (never passed by returning early), and
+/// with <see cref="Debian12"/>, skipped off the reference machine kind (CI and this workplace run Debian 12).
+/// </summary>
+public sealed class LinuxFactAttribute : FactAttribute
+{
+    public LinuxFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "Linux only: the ELF loader fix applies to Linux.";
+    }
+
+    public bool Debian12
+    {
+        get;
+        init
+        {
+            field = value;
+            if (value && Skip is null && !(File.Exists("/etc/debian_version") && File.ReadAllText("/etc/debian_version").StartsWith("12", StringComparison.Ordinal)))
+                Skip = "Debian 12 only: the reference machine kind.";
+        }
     }
 }

@@ -31,10 +31,14 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [CommandOption("--json <FILE>")]
         [Description("Also write the report (per image and mean) as JSON.")]
         public string? Json { get; init; }
+
+        public override ValidationResult Validate() => base.Validate().Then(Limits.ThresholdError(Threshold));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        // An unwritable or input-clobbering --json fails now, not after the whole evaluation.
+        if (settings.Json is not null) OutputPaths.CheckFile(settings.Json, settings.Model, settings.Data, settings.Voc, settings.LfwImages, settings.LfwMasks);
         using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend);
         var dataset = settings.Dataset() ?? new MobileUNet.Data.SynthValidationSet(settings.Synthesizer(segmenter.Spec.InputSize), settings.ValCount, settings.ValSeed);
         var report = Run(segmenter, dataset, settings.Model, settings.Threshold, cancellationToken);
@@ -66,6 +70,8 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         Row(table, "[bold]mean (per image)[/]", report.Mean);
         Row(table, "[bold]pooled (all pixels)[/]", report.Pooled);
         AnsiConsole.Write(table);
+        if (report.EmptyImages > 0)
+            AnsiConsole.MarkupLineInterpolated($"{report.EmptyImages} of {report.Images} images have empty ground truth and an empty prediction; each counts as IoU 1 in the mean.");
     }
 
     static void Row(Table table, string name, SegmentationMetrics m) =>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using MobileUNet.Export;
 using MobileUNet.Inference;
 using MobileUNet.Model;
+using MobileUNet.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -104,13 +105,18 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             if (Output is null && !Measure) return ValidationResult.Error("--output is required.");
             if (Float16Io && Precision != OnnxPrecision.Fp16) return ValidationResult.Error("--float16-io needs --precision fp16.");
             if (Calibration is not null && Precision != OnnxPrecision.Int8) return ValidationResult.Error("--calibration is for --precision int8.");
-            if (CalibrationCount < 1) return ValidationResult.Error("--calibration-count must be at least 1.");
-            return ValidationResult.Success();
+            return OptionChecks.Result(
+                Limits.RangeError("--calibration-count", CalibrationCount, 1, Limits.MaxCount),
+                ModelSpec.InputSizeError(Size, "--size"),
+                Limits.ThresholdError(Threshold),
+                Limits.ThreadsError(Threads),
+                Limits.RangeError("--runs", Runs, 1, Limits.MaxSteps));
         }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Output is not null) OutputPaths.CheckFile(settings.Output, settings.Model, settings.Calibration);
         using var model = LoadModel(settings, out var normalization);
         if (settings.Measure) return Measure(settings, model, normalization);
 

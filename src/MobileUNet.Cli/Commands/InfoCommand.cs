@@ -45,6 +45,8 @@ public sealed class InfoCommand : Command<InfoCommand.Settings>
         [CommandOption("--json")]
         [Description("Write JSON to stdout instead of a table.")]
         public bool Json { get; init; }
+
+        public override ValidationResult Validate() => OptionChecks.Result(ModelSpec.InputSizeError(Size, "--size"));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)

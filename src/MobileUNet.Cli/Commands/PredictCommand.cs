@@ -45,6 +45,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        MobileUNet.Platform.OutputPaths.CheckFolder(settings.Out, [settings.Model, .. settings.Inputs]);
         using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend);
         var written = Predict(segmenter, settings.Inputs.SelectMany(Inputs).ToList(), settings.Out, settings.Threshold, ImageLimits.WithMaxPixels(settings.MaxPixels));
         foreach (var (mask, overlay) in written) AnsiConsole.MarkupLineInterpolated($"{mask}  {overlay}");

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using MobileUNet.Data;
+using MobileUNet.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -38,17 +39,28 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         [DefaultValue(1L)]
         public long Seed { get; init; } = 1;
 
+        [CommandOption("--overwrite")]
+        [Description("Replace a non-empty --out folder (otherwise refused, so two datasets never mix).")]
+        public bool Overwrite { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Out) ? ValidationResult.Error("--out is required.")
-            : Count < 1 ? ValidationResult.Error("--count must be at least 1.")
-            : ValidationResult.Success();
+            : OptionChecks.Result(
+                Limits.RangeError("--count", Count, 1, Limits.MaxCount),
+                Limits.RangeError("--size", Size, 8, Limits.MaxInputSize));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        OutputPaths.CheckFolder(settings.Out, settings.Cutouts, settings.Backgrounds);
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.Out));
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !settings.Overwrite)
+            throw new IOException($"{settings.Out}: the folder is not empty; pass --overwrite to replace it, or choose a new folder.");
         var synth = CompositeSynthesizer.FromFolders(settings.Cutouts ?? DefaultData.Cutouts, settings.Backgrounds ?? DefaultData.Backgrounds, settings.Size,
             settings.Plain ? SynthOptions.Default : SynthOptions.Training);
-        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        // Everything goes to a temp folder beside the target, renamed into place only when complete: a failure
+        // (disk full, Ctrl-C) leaves no partial dataset that `train` would then use.
+        DatasetFolder.WriteAtomically(target, settings.Overwrite, temp => AnsiConsole.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask("compositing", maxValue: settings.Count);
             for (int i = 0; i < settings.Count; i++)
@@ -56,12 +68,12 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
                 cancellationToken.ThrowIfCancellationRequested();
                 var sample = synth.Generate(settings.Seed, i);
                 var name = FormattableString.Invariant($"{i:D6}.png");
-                ImageFile.WritePng(Path.Combine(settings.Out, "images", name), sample.Image);
-                ImageFile.WriteGreyPng(Path.Combine(settings.Out, "masks", name), settings.Size, settings.Size,
+                ImageFile.WritePng(Path.Combine(temp, "images", name), sample.Image);
+                ImageFile.WriteGreyPng(Path.Combine(temp, "masks", name), settings.Size, settings.Size,
                     [.. sample.Mask.Labels.Select(l => l == Mask.Foreground ? (byte)255 : (byte)0)]);
                 task.Increment(1);
             }
-        });
+        }));
         AnsiConsole.MarkupLineInterpolated($"wrote {settings.Count} composites to {Path.Combine(settings.Out, "images")} and {Path.Combine(settings.Out, "masks")}");
         return 0;
     }

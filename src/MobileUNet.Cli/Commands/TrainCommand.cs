@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using MobileUNet.Inference;
 using MobileUNet.Model;
+using MobileUNet.Platform;
 using MobileUNet.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -87,6 +88,14 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Continue the run in --out from its last finished epoch.")]
         public bool Resume { get; init; }
 
+        public override ValidationResult Validate() => base.Validate().Then(
+            ModelSpec.InputSizeError(Size, "--size"),
+            Limits.RangeError("--epochs", Epochs, 1, Limits.MaxEpochs),
+            Limits.RangeError("--steps", Steps, 1, Limits.MaxSteps),
+            Limits.RangeError("--batch", Batch, 1, Limits.MaxBatch),
+            Limits.ThreadsError(Threads),
+            Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null);
+
         public TrainOptions ToOptions() => new()
         {
             Spec = new ModelSpec(Alpha, Size, Upsampling),
@@ -107,6 +116,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        // Output problems surface now, not after the first epoch; the checkpoints must not overwrite --init.
+        OutputPaths.CheckFolder(settings.Out, settings.Init, settings.Data, settings.Voc, settings.Mix);
+        OutputPaths.CheckFile(Path.Combine(settings.Out, Checkpoint.Best), settings.Init);
+        OutputPaths.CheckFile(Path.Combine(settings.Out, Checkpoint.Last), settings.Init);
         var options = settings.ToOptions();
         options.Validate();
         var (source, validation) = settings.TrainingData(options.Spec.InputSize);

@@ -99,8 +99,14 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         {
             if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
             if (Smooth is < 0 or >= 1) return ValidationResult.Error("--smooth must be in [0, 1)");
-            if (Queue < 1) return ValidationResult.Error("--queue must be at least 1");
-            if (Threads < 1) return ValidationResult.Error("--threads must be at least 1");
+            if (OptionChecks.Result(
+                    Limits.RangeError("--queue", Queue, 1, Limits.MaxQueue),
+                    Limits.ThreadsError(Threads),
+                    ModelSpec.InputSizeError(Size, "--size"),
+                    Limits.ThresholdError(Threshold),
+                    Limits.RangeError("--max-frames", MaxFrames, 1, long.MaxValue),
+                    Fps > 0 && Fps <= 1000 ? null : FormattableString.Invariant($"--fps must be in (0, 1000], got {Fps}.")) is { Successful: false } limits)
+                return limits;
             if (Kind != OutputKind.Background && Background is not null) return ValidationResult.Error("--background needs --kind Background");
             if (Model is not null && (Untrained || Alpha is not null || Size is not null))
                 return ValidationResult.Error("--alpha/--size/--untrained choose an untrained model; they do not go with -m/--model.");
@@ -110,6 +116,10 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        // The output must not be the input (a video, the --background image or the model file) and must be writable.
+        OutputPaths.CheckFile(settings.Output, settings.Input, settings.Model,
+            settings.Background is { } bg && bg.StartsWith("image:", StringComparison.Ordinal) ? bg["image:".Length..] : null);
+        if (settings.Summary is not null) OutputPaths.CheckFile(settings.Summary, settings.Input, settings.Model, settings.Output);
         var options = new VideoJobOptions(
             settings.Input, settings.Output, settings.Kind,
             settings.Background is null ? null : BackgroundSpec.Parse(settings.Background),
@@ -120,10 +130,13 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 
         // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The exit code says the file is short because of a signal: 128 + SIGINT (2) or SIGTERM (15).
+        string? signal = null;
         // A second Ctrl-C is let through: it ends the process at once (the temp file is then left, never the output).
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = !stop.IsCancellationRequested;
+            signal ??= "SIGINT";
             stop.Cancel();
         };
         Console.CancelKeyPress += onCancel;
@@ -133,6 +146,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
             context.Cancel = !stop.IsCancellationRequested;
+            signal ??= "SIGTERM";
             stop.Cancel();
         });
         VideoReport report;
@@ -145,6 +159,18 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         var json = JsonSerializer.Serialize(report, CliJson.Options);
         if (settings.Summary is not null) AtomicFile.WriteAllBytes(settings.Summary, System.Text.Encoding.UTF8.GetBytes(json + "\n"));
         Console.WriteLine(json);
+        // A shorter file is kept (it is valid), but the run did not do what was asked: say so and exit non-zero.
+        var of = report.ExpectedFrames is { } expected ? $" of {expected}" : "";
+        if (signal is not null)
+        {
+            Console.Error.WriteLine($"warning: {settings.Input}: stopped by {signal} after {report.Frames}{of} frames; {settings.Output} holds those frames.");
+            return signal == "SIGINT" ? 130 : 143;
+        }
+        if (report.Problem is { } problem)
+        {
+            Console.Error.WriteLine($"warning: {settings.Input}: {problem}; {settings.Output} holds the {report.Frames} frames decoded.");
+            return 1;
+        }
         return 0;
     }
 

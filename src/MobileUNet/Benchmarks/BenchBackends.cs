@@ -37,16 +37,6 @@ public static class BenchBackends
     }
 
     /// <summary>
-    /// Adds a backend; <paramref name="providers"/> are the execution providers it can run here (the first is
-    /// its default), and <paramref name="create"/> gets one of them.
-    /// </summary>
-    public static void Register(string name, IReadOnlyList<string> providers, Func<string, IBenchBackend> create)
-    {
-        if (providers.Count == 0) throw new ArgumentException($"Backend {name} must serve at least one execution provider.", nameof(providers));
-        lock (Entries) Entries[name] = new Entry(providers, create);
-    }
-
-    /// <summary>
     /// Backends for a --backend value (one name, a comma list, or "all") that serve <paramref name="executionProvider"/>
     /// (null: each backend's default). "all" keeps the backends that serve the provider; a named backend that
     /// cannot is an error naming what it serves.

@@ -26,7 +26,6 @@ public sealed record BenchSettings(IReadOnlyList<string> Backends, string? Execu
 /// </summary>
 public sealed record MemoryUse(long PeakResidentBytes, long ResidentBeforeBytes, long ManagedHeapBytes, string Scope)
 {
-    [JsonIgnore] public long AddedBytes => Math.Max(0, PeakResidentBytes - ResidentBeforeBytes);
 }
 
 /// <summary>One timed part of one model on one backend, thread count and batch.</summary>

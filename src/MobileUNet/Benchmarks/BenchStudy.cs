@@ -36,12 +36,28 @@ public sealed record BenchProgress(int Done, int Total, string Current);
 /// <summary>Runs a <see cref="BenchPlan"/>: builds each backend, times every configuration, returns the records.</summary>
 public static class BenchStudy
 {
+    static (long Parameters, long Macs) Size(ModelSummary summary, BenchPart part) => part switch
+    {
+        BenchPart.Encoder => (summary.EncoderParameters, summary.EncoderMacs),
+        BenchPart.Decoder => (summary.DecoderParameters, summary.DecoderMacs),
+        _ => (summary.Parameters, summary.Macs),
+    };
+
+    // Another architecture (an imported model) cannot be counted from its spec: its file records its size.
+    static (long Parameters, long Macs) RecordedSize(string? modelFile)
+    {
+        var metadata = modelFile is not null ? Inference.ModelSource.ReadOnnxMetadata(modelFile) : null;
+        return (metadata?.Parameters ?? 0, metadata?.Macs ?? 0);
+    }
+
     public static BenchDocument Run(BenchPlan plan, IProgress<BenchProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (plan.Specs.Count == 0) throw new ArgumentException("Nothing to bench: the grid is empty.");
         if (plan.Threads.Count == 0 || plan.Threads.Any(t => t < 1)) throw new ArgumentException("--threads: every thread count must be at least 1.");
         if (plan.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {plan.Batch}.");
 
+        if (plan.Parts && plan.Specs.Any(s => !s.IsMobileUNet))
+            throw new ArgumentException("--parts times a MobileUNet's encoder and decoder apart; an imported model is timed whole only.");
         var backends = plan.Backends.Select(name => BenchBackends.Create(name, plan.ExecutionProvider)).ToList();
         try
         {
@@ -74,13 +90,7 @@ public static class BenchStudy
                         foreach (var (jobSpec, part) in jobs)
                         {
                             Report($"{where} {jobSpec.Label} {part.ToString().ToLowerInvariant()}");
-                            var summary = Summary(jobSpec);
-                            var (parameters, macs) = part switch
-                            {
-                                BenchPart.Encoder => (summary.EncoderParameters, summary.EncoderMacs),
-                                BenchPart.Decoder => (summary.DecoderParameters, summary.DecoderMacs),
-                                _ => (summary.Parameters, summary.Macs),
-                            };
+                            var (parameters, macs) = jobSpec.IsMobileUNet ? Size(Summary(jobSpec), part) : RecordedSize(plan.ModelFile);
                             var model = new BenchModel(jobSpec, plan.ModelFile);
                             long before = MachineProbe.BeginMemoryWindow(out bool perWindow);
                             LatencySamples samples;

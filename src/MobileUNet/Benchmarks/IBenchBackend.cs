@@ -36,6 +36,10 @@ public interface IBenchRunner : IDisposable
 {
     /// <summary>One inference on the pre-allocated inputs; outputs are released before it returns.</summary>
     void RunOnce();
+
+    /// <summary>One inference (not timed) that reports the shape of each output: proof that a runner computes
+    /// what its part should, for tests and checks.</summary>
+    IReadOnlyList<long[]> RunAndShapes();
 }
 
 /// <summary>

@@ -223,6 +223,13 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
 
         public void RunOnce() => session.RunWithBinding(runOptions, binding);
 
+        public IReadOnlyList<long[]> RunAndShapes()
+        {
+            session.RunWithBinding(runOptions, binding);
+            using var outputs = binding.GetOutputValues();
+            return [.. outputs.Select(o => o.GetTensorTypeAndShape().Shape)];
+        }
+
         public string EndProfiling() => session.EndProfiling();
 
         OrtValue Allocate(string name, NodeMetadata meta, int batch, string source)

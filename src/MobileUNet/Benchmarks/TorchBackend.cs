@@ -92,6 +92,18 @@ public sealed class TorchBackend : IBenchBackend
             }
         }
 
+        public IReadOnlyList<long[]> RunAndShapes()
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            return part switch
+            {
+                BenchPart.Model => [net.forward(input).shape],
+                BenchPart.Encoder => [.. net.Encoder.forward(input).All.Select(t => t.shape)],
+                _ => [net.Decoder.forward(features!).shape],
+            };
+        }
+
         public void Dispose()
         {
             features?.Dispose();
@@ -118,6 +130,13 @@ public sealed class TorchBackend : IBenchBackend
             using var _ = no_grad();
             using var scope = NewDisposeScope();
             block.forward(input);
+        }
+
+        public IReadOnlyList<long[]> RunAndShapes()
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            return [block.forward(input).shape];
         }
 
         public void Dispose()

@@ -74,14 +74,14 @@ public static class Augmenter
         var transform = new Similarity(cx, cy, zoom, angle, flip, size);
 
         var image = new RgbaImage(size, size);
-        var mask = new Mask(size, size);
+        var mask = new Mask(size, size, soft: sample.Mask.Soft is null ? null : new byte[size * size]);
         for (int v = 0; v < size; v++)
             for (int u = 0; u < size; u++)
             {
                 var (sx, sy) = transform.Source(u, v);
                 Sampler.Bilinear(src, sx, sy, clampBorder: true, image.Pixels.AsSpan((v * size + u) * 4, 4));
                 int mx = Math.Clamp((int)Math.Floor(sx), 0, src.Width - 1), my = Math.Clamp((int)Math.Floor(sy), 0, src.Height - 1);
-                mask.Labels[v * size + u] = sample.Mask.Labels[my * src.Width + mx];
+                mask.CopyPixel(v * size + u, sample.Mask, my * src.Width + mx);
             }
         (options.Colour ?? ColourJitter.None).Apply(image, rng);
         options.Camera?.Apply(image, rng);

@@ -21,6 +21,11 @@ public abstract record ForegroundRule
     public sealed record Threshold : ForegroundRule;
     /// <summary>Exactly this class value (class-id masks); 255 is then ignored.</summary>
     public sealed record ClassValue(byte Value) : ForegroundRule;
+    /// <summary>
+    /// A teacher's probability map (value / 255, as <c>data label</c> writes it): labels are value above 127,
+    /// and training learns the probability itself as a soft target.
+    /// </summary>
+    public sealed record SoftProbability : ForegroundRule;
 
     public static ForegroundRule Binary { get; } = new Threshold();
 }
@@ -31,13 +36,25 @@ static class DatasetFiles
     /// Loads an image and its mask file, labelling each mask pixel from one channel of the decoded RGBA
     /// (<paramref name="channel"/> 0..2) through <paramref name="label"/>: the one place a mask file becomes labels.
     /// </summary>
-    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label)
+    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, byte> label, bool keepSoft = false) =>
+        LoadPair(imagePath, maskPath, channel, _ => label, keepSoft);
+
+    /// <summary>As above, with the labelling chosen from the mask channel's maximum value (0/1 masks); with
+    /// <paramref name="keepSoft"/> the raw values are also kept as soft targets (a teacher's probability x 255).</summary>
+    public static SegmentationSample LoadPair(string imagePath, string maskPath, int channel, Func<byte, Func<byte, byte>> labelForMax, bool keepSoft = false)
     {
         var image = ImageFile.Read(imagePath);
         var raw = ImageFile.Read(maskPath);
-        var mask = new Mask(raw.Width, raw.Height);
+        var mask = new Mask(raw.Width, raw.Height, soft: keepSoft ? new byte[(long)raw.Width * raw.Height] : null);
+        byte max = 0;
+        for (int i = 0; i < mask.Labels.Length; i++) max = Math.Max(max, raw.Pixels[i * 4 + channel]);
+        var label = labelForMax(max);
         for (int i = 0; i < mask.Labels.Length; i++)
-            mask.Labels[i] = label(raw.Pixels[i * 4 + channel]);
+        {
+            byte value = raw.Pixels[i * 4 + channel];
+            mask.Labels[i] = label(value);
+            if (mask.Soft is { } soft) soft[i] = value;
+        }
         return SegmentationSample.Create(Path.GetFileNameWithoutExtension(imagePath), image, mask, maskPath);
     }
 
@@ -110,7 +127,12 @@ public sealed class FolderPairsDataset : ISegmentationDataset
         {
             ForegroundRule.ClassValue c => DatasetFiles.LoadPair(imagePath, maskPath, 0,
                 v => v == c.Value ? Mask.Foreground : v == 255 ? Mask.Ignore : Mask.Background),
-            _ => DatasetFiles.LoadPair(imagePath, maskPath, 0, v => v > 127 ? Mask.Foreground : Mask.Background),
+            ForegroundRule.SoftProbability => DatasetFiles.LoadPair(imagePath, maskPath, 0, v => v > 127 ? Mask.Foreground : Mask.Background, keepSoft: true),
+            // A mask whose maximum is 1 was stored as 0/1 (class-id style): 1 is its foreground. Read with the
+            // > 127 rule it would be all background, and every empty prediction would score as perfect.
+            _ => DatasetFiles.LoadPair(imagePath, maskPath, 0, max => max == 1
+                ? v => v == 1 ? Mask.Foreground : Mask.Background
+                : v => v > 127 ? Mask.Foreground : Mask.Background),
         };
     }
 }
@@ -140,6 +162,7 @@ public sealed class VocDataset : ISegmentationDataset
             pairs.Add((imageMap.TryGetValue(stem, out var img) ? img : throw new InvalidDataException($"{mask}: no image '{stem}.jpg' in {images}."), mask));
         if (pairs.Count == 0) throw new InvalidDataException($"{maskDir}: no VOC masks.");
         classes = [.. foregroundClasses ?? [Person]];
+        if (classes.Count == 0) throw new ArgumentException("--voc-classes: no class ids; name at least one foreground class (person is 15).");
         Description = $"VOC {root} ({pairs.Count} images, classes {string.Join(",", classes)})";
     }
 
@@ -224,6 +247,11 @@ public sealed class LfwPartsDataset : ISegmentationDataset
         DatasetFiles.RequireDirectory(masksDir, "LFW part masks");
         var images = DatasetFiles.ImagesByStem(imagesRoot, recursive: true);
         var masks = DatasetFiles.ImagesByStem(masksDir);
+        // LFW ships photos as JPEG and part labels as PPM: swapped or wrong folders would otherwise train photos as masks.
+        if (masks.Values.FirstOrDefault(m => !m.EndsWith(".ppm", StringComparison.OrdinalIgnoreCase)) is { } notMask)
+            throw new InvalidDataException($"{masksDir}: --lfw-masks holds {Path.GetFileName(notMask)}, not a .ppm part mask; is this the photo folder?");
+        if (images.Values.FirstOrDefault(i => i.EndsWith(".ppm", StringComparison.OrdinalIgnoreCase)) is { } notPhoto)
+            throw new InvalidDataException($"{imagesRoot}: --lfw-images holds {Path.GetFileName(notPhoto)}, a .ppm part mask, not a photo; is this the mask folder?");
         pairs = [];
         foreach (var (stem, mask) in masks.OrderBy(p => p.Key, StringComparer.Ordinal))
             pairs.Add((images.TryGetValue(stem, out var img) ? img : throw new InvalidDataException($"{mask}: no photo '{stem}.*' under {imagesRoot}."), mask));

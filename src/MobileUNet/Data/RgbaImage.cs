@@ -28,14 +28,19 @@ public sealed class RgbaImage
     }
 }
 
-/// <summary>Per-pixel labels for binary segmentation: 0 background, 1 foreground, 255 ignored (not scored, no loss).</summary>
+/// <summary>
+/// Per-pixel labels for binary segmentation: 0 background, 1 foreground, 255 ignored (not scored, no loss).
+/// A teacher's mask may also carry <see cref="Soft"/>: its foreground probability x 255 per pixel, which
+/// training uses as the target (so the student learns the teacher's uncertainty at edges) while the labels,
+/// thresholded, still score it.
+/// </summary>
 public sealed class Mask
 {
     public const byte Background = 0;
     public const byte Foreground = 1;
     public const byte Ignore = 255;
 
-    public Mask(int width, int height, byte[]? labels = null)
+    public Mask(int width, int height, byte[]? labels = null, byte[]? soft = null)
     {
         if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), $"mask size must be positive, got {width}x{height}.");
         Width = width;
@@ -44,26 +49,40 @@ public sealed class Mask
         if (count > Array.MaxLength) throw new ArgumentOutOfRangeException(nameof(width), $"a {width}x{height} mask is larger than one buffer can hold.");
         Labels = labels ?? new byte[count];
         if (Labels.Length != count) throw new ArgumentException($"expected {count} labels for {width}x{height}, got {Labels.Length}.", nameof(labels));
+        if (soft is not null && soft.Length != count) throw new ArgumentException($"expected {count} soft targets for {width}x{height}, got {soft.Length}.", nameof(soft));
+        Soft = soft;
     }
 
     public int Width { get; }
     public int Height { get; }
     public byte[] Labels { get; }
+    /// <summary>Foreground probability x 255 per pixel (a teacher's soft target), or null for hard labels.</summary>
+    public byte[]? Soft { get; }
+
+    /// <summary>The training target of pixel <paramref name="i"/>: the soft probability when there is one, else 0/1.</summary>
+    public float Target(int i) => Soft is { } soft ? soft[i] / 255f : Labels[i] == Foreground ? 1f : 0f;
 
     /// <summary>Nearest-neighbour resize: labels are classes, never blended.</summary>
     public Mask ResizeNearest(int width, int height)
     {
-        var result = new Mask(width, height);
+        var result = new Mask(width, height, soft: Soft is null ? null : new byte[(long)width * height]);
         for (int y = 0; y < height; y++)
         {
             int sy = Math.Min((int)((y + 0.5) * Height / height), Height - 1);
             for (int x = 0; x < width; x++)
             {
                 int sx = Math.Min((int)((x + 0.5) * Width / width), Width - 1);
-                result.Labels[y * width + x] = Labels[sy * Width + sx];
+                result.CopyPixel(y * width + x, this, sy * Width + sx);
             }
         }
         return result;
+    }
+
+    /// <summary>Copies pixel <paramref name="from"/> of <paramref name="source"/> (label and soft target) to pixel <paramref name="to"/>.</summary>
+    public void CopyPixel(int to, Mask source, int from)
+    {
+        Labels[to] = source.Labels[from];
+        if (Soft is { } soft && source.Soft is { } sourceSoft) soft[to] = sourceSoft[from];
     }
 }
 

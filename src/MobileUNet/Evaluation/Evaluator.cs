@@ -9,8 +9,10 @@ public sealed record ImageScore(string Name, int Width, int Height, ConfusionMat
 /// Scores of one model on one dataset. <see cref="Mean"/> averages per-image scores (each photo counts
 /// once); <see cref="Pooled"/> scores all pixels of the set together (the PASCAL VOC convention).
 /// </summary>
+/// <see cref="EmptyImages"/> counts images whose ground truth and prediction are both empty: each scores IoU 1 in
+/// the mean (the usual smoothed metric), so the report says how many there were.
 public sealed record EvalReport(string Model, string Dataset, float Threshold, int Images, SegmentationMetrics Mean,
-                                SegmentationMetrics Pooled, IReadOnlyList<ImageScore> PerImage);
+                                SegmentationMetrics Pooled, IReadOnlyList<ImageScore> PerImage, int EmptyImages = 0);
 
 /// <summary>Runs a segmenter over a dataset at the photos' own resolution (predictions resized back), as predict does.</summary>
 public static class Evaluator
@@ -18,7 +20,7 @@ public static class Evaluator
     public static EvalReport Run(ISegmenter segmenter, ISegmentationDataset dataset, string modelName, float threshold = 0.5f,
                                  IProgress<int>? progress = null, CancellationToken cancel = default)
     {
-        if (threshold is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(threshold), $"--threshold must be in (0, 1), got {threshold}.");
+        if (!(threshold is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), $"--threshold must be in (0, 1), got {threshold}.");
         var scores = new List<ImageScore>(dataset.Count);
         var pooled = default(ConfusionMatrix);
         for (int i = 0; i < dataset.Count; i++)
@@ -31,7 +33,11 @@ public static class Evaluator
             scores.Add(new ImageScore(sample.Name, sample.Image.Width, sample.Image.Height, confusion, confusion.Metrics()));
             progress?.Report(i + 1);
         }
+        // Ground truth without a single foreground pixel scores any empty prediction as perfect: refuse it.
+        if (pooled.TruePositive + pooled.FalseNegative == 0)
+            throw new InvalidDataException($"{dataset.Description}: no foreground pixels in the ground truth of any of {scores.Count} images; check the mask values (0/255, or --class-value / --voc-classes).");
+        int empty = scores.Count(s => s.Confusion.TruePositive + s.Confusion.FalseNegative + s.Confusion.FalsePositive == 0);
         return new EvalReport(modelName, dataset.Description, threshold, scores.Count,
-            SegmentationMetrics.Mean([.. scores.Select(s => s.Metrics)]), pooled.Metrics(), scores);
+            SegmentationMetrics.Mean([.. scores.Select(s => s.Metrics)]), pooled.Metrics(), scores, empty);
     }
 }

@@ -16,14 +16,6 @@ namespace MobileUNet.Export;
 /// </summary>
 static class Int8Quantizer
 {
-    /// <summary>
-    /// One scale per tensor, also around Concat: ONNX Runtime fuses DQ -> Concat -> Q into QLinearConcat either way
-    /// (it requantises per input), and a scale shared with the up-conv's signed output would push the ReLU6 skip
-    /// tensors into a signed range, keep their Clip alive and leave four convs in float (measured: 4 FusedConv and
-    /// 12 more Q/DQ nodes at alpha 0.5 / 128, no faster).
-    /// </summary>
-    const bool SharedConcatScales = false;
-
     readonly record struct QParams(float Scale, byte ZeroPoint);
 
     public static ModelProto Quantize(ModelProto fp32, Int8Calibration calibration, ModelSpec spec)
@@ -50,11 +42,14 @@ static class Int8Quantizer
             if (!fusedIntoClip && node.OpType is "Conv" or "ConvTranspose" or "Clip" or "Concat" or "Resize" or "Sigmoid" or "DepthToSpace") quantised.Add(output);
         }
 
-        // Tensors joined by a shape-only op (DepthToSpace) share one scale; with sharedConcatScales Concat inputs and
-        // output do too (union-find over tensor names).
+        // Tensors joined by a shape-only op (DepthToSpace) share one scale (union-find over tensor names). Concat
+        // keeps one scale per tensor: ONNX Runtime fuses DQ -> Concat -> Q into QLinearConcat either way (it
+        // requantises per input), and a scale shared with the up-conv's signed output would push the ReLU6 skip
+        // tensors into a signed range, keep their Clip alive and leave four convs in float (measured: 4 FusedConv
+        // and 12 more Q/DQ nodes at alpha 0.5 / 128, no faster).
         var parent = quantised.ToDictionary(t => t, t => t);
         string Find(string t) => parent[t] == t ? t : parent[t] = Find(parent[t]);
-        foreach (var node in graph.Node.Where(n => n.OpType == "DepthToSpace" || (SharedConcatScales && n.OpType == "Concat")))
+        foreach (var node in graph.Node.Where(n => n.OpType == "DepthToSpace"))
             foreach (var input in node.Input) parent[Find(input)] = Find(node.Output[0]);
         var groupRange = new Dictionary<string, (float Min, float Max, bool AllRelu6)>();
         foreach (var t in quantised)

@@ -126,7 +126,12 @@ public abstract record ModelSource
                 if (Sniff(path) != ModelFileKind.Weights)
                     throw new ArgumentException($"{path}: the torch backend and training need a {WeightsFile.Extension} weights file, not an ONNX export.");
                 var (model, header) = WeightsFile.Load(path);
-                return (model, SegmenterFactory.NormalizationOf(header.Extra));
+                try { return (model, SegmenterFactory.NormalizationOf(header.Extra)); }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+                {
+                    model.Dispose();
+                    throw new InvalidDataException($"{path}: unreadable normalization in the header ({e.Message}).");
+                }
         }
     }
 
@@ -155,7 +160,8 @@ public abstract record ModelSource
         return OnnxSegmenter.FromBytes(bytes, source, onnxOptions);
     }
 
-    static OnnxMetadata ReadOnnxMetadata(string path)
+    /// <summary>The metadata of an ONNX file this project wrote (export or import); fails naming the file otherwise.</summary>
+    public static OnnxMetadata ReadOnnxMetadata(string path)
     {
         ModelProto proto;
         try { proto = ModelProto.Parser.ParseFrom(System.IO.File.ReadAllBytes(path)); }

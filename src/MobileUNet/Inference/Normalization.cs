@@ -11,6 +11,9 @@ public sealed record Normalization(float[] Mean, float[] Std)
     /// <summary>ImageNet statistics: the usual choice for a MobileNet encoder.</summary>
     public static Normalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
 
+    /// <summary>RGB scaled to [0, 1] and nothing else: what MediaPipe's segmenters take.</summary>
+    public static Normalization UnitRange { get; } = new([0f, 0f, 0f], [1f, 1f, 1f]);
+
     /// <summary>
     /// Interleaved 8-bit pixels (RGB when <paramref name="channels"/> is 3, RGBA or RGBX when 4; alpha ignored),
     /// already at the model's S x S, to planar normalised floats [3, S, S].
@@ -40,9 +43,16 @@ public sealed record Normalization(float[] Mean, float[] Std)
         ["std"] = new JsonArray(Std.Select(v => JsonValue.Create(v)).ToArray<JsonNode?>()),
     };
 
-    public static Normalization FromJson(JsonNode node) => new(
+    public static Normalization FromJson(JsonNode node) => new Normalization(
         node["mean"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray(),
-        node["std"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray());
+        node["std"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray()).Checked();
+
+    /// <summary>This normalisation when usable: three finite means and three finite, positive stds (a std of 0 divides by zero).</summary>
+    public Normalization Checked() =>
+        Mean.Length != 3 || Std.Length != 3 ? throw new ArgumentException($"normalization needs 3 means and 3 stds, got {Mean.Length} and {Std.Length}.")
+        : !Mean.All(float.IsFinite) ? throw new ArgumentException("normalization mean is not finite.")
+        : !Std.All(s => float.IsFinite(s) && s > 0) ? throw new ArgumentException($"normalization std must be positive and finite, got [{string.Join(", ", Std.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].")
+        : this;
 
     public bool Equals(Normalization? other) =>
         other is not null && Mean.AsSpan().SequenceEqual(other.Mean) && Std.AsSpan().SequenceEqual(other.Std);

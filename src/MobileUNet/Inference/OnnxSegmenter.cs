@@ -18,8 +18,6 @@ public sealed record OnnxSegmenterOptions
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
 
-    public bool MemoryPattern { get; init; } = true;
-
     /// <summary>Where ONNX Runtime writes the graph it actually runs (after fusions), to see what was fused.</summary>
     public string? OptimizedModelPath { get; init; }
 
@@ -31,8 +29,10 @@ public sealed record OnnxSegmenterOptions
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = IntraOpThreads,
             InterOpNumThreads = 1,
-            EnableMemoryPattern = MemoryPattern,
+            EnableMemoryPattern = true,
             EnableCpuMemArena = true,
+            // ONNX Runtime's own (coloured, multi-line) warnings and errors would bury our one-line error.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
         // Weight pre-packing (MLAS' blocked layouts computed once at load) is ONNX Runtime's default; say so.
@@ -107,6 +107,7 @@ public sealed class OnnxSegmenter : ISegmenter
     public static OnnxSegmenter Open(string path, OnnxSegmenterOptions? options = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.", path);
+        OnnxWeights.RequireFinite(File.ReadAllBytes(path), path);
         return Create(() =>
         {
             using var so = (options ?? new()).Create();
@@ -115,12 +116,15 @@ public sealed class OnnxSegmenter : ISegmenter
     }
 
     /// <summary>Opens a model held in memory (e.g. just exported); <paramref name="source"/> names it in errors.</summary>
-    public static OnnxSegmenter FromBytes(byte[] model, string source, OnnxSegmenterOptions? options = null) =>
-        Create(() =>
+    public static OnnxSegmenter FromBytes(byte[] model, string source, OnnxSegmenterOptions? options = null)
+    {
+        OnnxWeights.RequireFinite(model, source);
+        return Create(() =>
         {
             using var so = (options ?? new()).Create();
             return new InferenceSession(model, so);
         }, source);
+    }
 
     static OnnxSegmenter Create(Func<InferenceSession> open, string source)
     {
@@ -156,7 +160,14 @@ public sealed class OnnxSegmenter : ISegmenter
             var half = outputHalf!;
             for (int i = 0; i < half.Length; i++) probabilities[i] = (float)half[i];
         }
+        if (!outputChecked)
+        {
+            outputChecked = true;
+            OutputCheck.RequireFinite(probabilities[..(Spec.InputSize * Spec.InputSize)], Source);
+        }
     }
+
+    bool outputChecked;
 
     public void Dispose()
     {

@@ -32,7 +32,14 @@ public sealed class TorchSegmenter : ISegmenter
         using var scope = NewDisposeScope();
         using var p = model.Predict(inputTensor);
         p.data<float>().CopyTo(probabilities);
+        if (!outputChecked)
+        {
+            outputChecked = true;
+            OutputCheck.RequireFinite(probabilities[..(Spec.InputSize * Spec.InputSize)], $"{Spec.Label} (torch)");
+        }
     }
+
+    bool outputChecked;
 
     public void Dispose()
     {

@@ -129,8 +129,6 @@ public sealed class UpBlock : NativeModule<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public Upsampling Kind => kind;
-
     public override Tensor forward(Tensor x)
     {
         if (transposed is not null) return transposed.forward(x);

@@ -13,7 +13,7 @@ public sealed class MobileUNet : NativeModule<Tensor, Tensor>
     readonly MobileNetEncoder encoder;
     readonly UNetDecoder decoder;
 
-    public MobileUNet(ModelSpec spec) : base("mobileunet")
+    public MobileUNet(ModelSpec spec) : base(NameFor(spec))
     {
         Spec = spec;
         encoder = new MobileNetEncoder(spec);
@@ -22,6 +22,12 @@ public sealed class MobileUNet : NativeModule<Tensor, Tensor>
     }
 
     public ModelSpec Spec { get; }
+
+    // Checked before the native module exists: another architecture (an imported ONNX model) has no torch build.
+    static string NameFor(ModelSpec spec) => spec.IsMobileUNet
+        ? "mobileunet"
+        : throw new ArgumentException($"{spec.Label} is not a MobileUNet ({spec.Architecture}): it runs as an ONNX model only, not in torch.", nameof(spec));
+
     public MobileNetEncoder Encoder => encoder;
     public UNetDecoder Decoder => decoder;
 

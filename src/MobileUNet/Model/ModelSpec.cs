@@ -24,6 +24,7 @@ public sealed record ModelSpec
     readonly double alpha = 1.0;
     readonly double? alphaUp;
     readonly int inputSize = 224;
+    readonly string? architecture;
 
     public ModelSpec(double alpha, int inputSize, Upsampling upsampling = Upsampling.TransposedConv, double? alphaUp = null)
     {
@@ -42,10 +43,22 @@ public sealed record ModelSpec
     /// <summary>Decoder width multiplier in (0, 1], applied on top of alpha; defaults to <see cref="Alpha"/>.</summary>
     public double AlphaUp { get => alphaUp ?? alpha; init => alphaUp = CheckAlpha(value, nameof(AlphaUp)); }
 
-    /// <summary>Square input side in pixels: a multiple of 32 (five stride-2 stages), at least 32.</summary>
+    /// <summary>Square input side in pixels: a multiple of 32 (five stride-2 stages), 32..<see cref="Platform.Limits.MaxInputSize"/>.</summary>
     public int InputSize { get => inputSize; init => inputSize = CheckSize(value); }
 
     public Upsampling Upsampling { get; init; } = Upsampling.TransposedConv;
+
+    /// <summary>
+    /// Null for a MobileUNet; otherwise the name of another network that runs as ONNX only (a model imported from
+    /// TFLite, e.g. MediaPipe selfie): only <see cref="InputSize"/> then describes it, and torch cannot build it.
+    /// Left out of the JSON when null, so every MobileUNet spec reads and writes as before.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Architecture { get => architecture; init => architecture = CheckArchitecture(value); }
+
+    /// <summary>Whether this spec describes a MobileUNet (which torch can build, train and export).</summary>
+    [JsonIgnore]
+    public bool IsMobileUNet => architecture is null;
 
     /// <summary>Encoder width c(n) = floor(n * alpha), at least one channel.</summary>
     public int C(int n) => Scale(n, Alpha);
@@ -58,6 +71,7 @@ public sealed record ModelSpec
     {
         get
         {
+            if (architecture is not null) return FormattableString.Invariant($"{architecture}-s{InputSize}");
             var label = FormattableString.Invariant($"a{Alpha:0.###}-s{InputSize}");
             if (AlphaUp != Alpha) label += FormattableString.Invariant($"-up{AlphaUp:0.###}");
             return Upsampling switch
@@ -71,12 +85,17 @@ public sealed record ModelSpec
 
     // Equality by effective values: a spec whose AlphaUp was left to default equals one that spells it out.
     public bool Equals(ModelSpec? other) =>
-        other is not null && Alpha == other.Alpha && AlphaUp == other.AlphaUp && InputSize == other.InputSize && Upsampling == other.Upsampling;
+        other is not null && Alpha == other.Alpha && AlphaUp == other.AlphaUp && InputSize == other.InputSize && Upsampling == other.Upsampling
+        && architecture == other.architecture;
 
-    public override int GetHashCode() => HashCode.Combine(Alpha, AlphaUp, InputSize, Upsampling);
+    public override int GetHashCode() => HashCode.Combine(Alpha, AlphaUp, InputSize, Upsampling, architecture);
 
-    public override string ToString() =>
-        FormattableString.Invariant($"ModelSpec(alpha={Alpha}, alpha_up={AlphaUp}, size={InputSize}, upsampling={Upsampling})");
+    public override string ToString() => architecture is not null
+        ? FormattableString.Invariant($"ModelSpec(architecture={architecture}, size={InputSize})")
+        : FormattableString.Invariant($"ModelSpec(alpha={Alpha}, alpha_up={AlphaUp}, size={InputSize}, upsampling={Upsampling})");
+
+    /// <summary>An ONNX-only network of another architecture at square input <paramref name="inputSize"/>.</summary>
+    public static ModelSpec Foreign(string architecture, int inputSize) => new(1, inputSize) { Architecture = architecture };
 
     // A tiny epsilon keeps floor(n * alpha) exact when alpha is a decimal like 0.3 that binary cannot hold;
     // the floor to at least one channel keeps very small alphas buildable (Keras would make a 0-channel layer).
@@ -87,8 +106,18 @@ public sealed record ModelSpec
             ? value
             : throw new ArgumentOutOfRangeException(name, $"{name} must be in (0, 1], got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
 
-    static int CheckSize(int value) =>
-        value >= 32 && value % 32 == 0
+    // The name becomes part of labels and file names: keep it to a short token.
+    static string? CheckArchitecture(string? value) =>
+        value is null || (value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
             ? value
-            : throw new ArgumentOutOfRangeException(nameof(InputSize), $"Input size must be a multiple of 32 and at least 32 (the encoder halves it five times), got {value}.");
+            : throw new ArgumentException($"Architecture name '{value}' must be 1-64 letters, digits, '-', '_' or '.'.", nameof(Architecture));
+
+    static int CheckSize(int value) =>
+        InputSizeError(value) is { } error ? throw new ArgumentOutOfRangeException(nameof(InputSize), error) : value;
+
+    /// <summary>Why <paramref name="size"/> cannot be an input size, or null when it can (or is not given): for up-front option checks.</summary>
+    public static string? InputSizeError(int? size, string what = "Input size") =>
+        size is { } v && !(v >= 32 && v % 32 == 0 && v <= Platform.Limits.MaxInputSize)
+            ? FormattableString.Invariant($"{what} must be a multiple of 32 from 32 to {Platform.Limits.MaxInputSize} (the encoder halves it five times), got {v}.")
+            : null;
 }

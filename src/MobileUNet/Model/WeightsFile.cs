@@ -123,5 +123,22 @@ public static class WeightsFile
         {
             throw new InvalidDataException($"{path}: unreadable weights ({e.Message}).");
         }
+        RequireFinite(model, path);
+    }
+
+    /// <summary>
+    /// NaN or infinite weights (a damaged file, a diverged run) give all-background masks that look like a normal
+    /// answer; refuse them at load time, naming the first bad tensor.
+    /// </summary>
+    public static void RequireFinite(MobileUNet model, string path)
+    {
+        using var _ = TorchSharp.torch.no_grad();
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            if (!tensor.is_floating_point()) continue;
+            using var finite = TorchSharp.torch.isfinite(tensor).all();
+            if (!finite.item<bool>())
+                throw new InvalidDataException($"{path}: weight '{name}' holds NaN or infinite values; the file is damaged or came from a diverged run.");
+        }
     }
 }

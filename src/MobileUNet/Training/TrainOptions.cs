@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MobileUNet.Data;
 using MobileUNet.Model;
+using MobileUNet.Platform;
 
 namespace MobileUNet.Training;
 
@@ -37,14 +38,14 @@ public sealed record TrainOptions
     /// <summary>A .munet whose weights start the run (fine-tuning) instead of a fresh initialisation.</summary>
     public string? InitWeights { get; init; }
 
-    public void Validate()
-    {
-        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), $"--epochs must be at least 1, got {Epochs}.");
-        if (StepsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(StepsPerEpoch), $"--steps must be at least 1, got {StepsPerEpoch}.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), $"--batch must be at least 1, got {BatchSize}.");
-        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), $"--lr must be positive, got {LearningRate}.");
-        if (Threads < 1) throw new ArgumentOutOfRangeException(nameof(Threads), $"--threads must be at least 1, got {Threads}.");
-    }
+    public void Validate() => Limits.Check(
+        Limits.RangeError("--epochs", Epochs, 1, Limits.MaxEpochs),
+        Limits.RangeError("--steps", StepsPerEpoch, 1, Limits.MaxSteps),
+        Limits.RangeError("--batch", BatchSize, 1, Limits.MaxBatch),
+        LearningRate > 0 && double.IsFinite(LearningRate) ? null : FormattableString.Invariant($"--lr must be positive and finite, got {LearningRate}."),
+        Limits.ThreadsError(Threads),
+        TimeBudget is { } budget && budget < TimeSpan.Zero ? FormattableString.Invariant($"--minutes must be positive, got {budget.TotalMinutes}.") : null,
+        Limits.RangeError("--step-every", StepEveryEpochs, 1, Limits.MaxEpochs));
 }
 
 /// <summary>Where training samples come from: each is an S x S photo + mask, a pure function of (seed, index).</summary>

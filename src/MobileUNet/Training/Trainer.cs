@@ -30,10 +30,34 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
     // The plan: the requested options, with Epochs fitted to the time budget after the first epoch.
     TrainOptions options = null!;
 
+    /// <summary>
+    /// Runs (or resumes) training in <paramref name="runDir"/>, holding its <see cref="FolderLock"/> throughout: a
+    /// second run into the same folder fails at once instead of mixing checkpoints. A run that fails before it
+    /// wrote anything removes the folder it created.
+    /// </summary>
     public TrainResult Run(string runDir, bool resume, IProgress<TrainProgress>? progress = null, CancellationToken cancel = default)
     {
         options = requested;
         options.Validate();
+        bool created = !Directory.Exists(runDir);
+        bool finished = false;
+        try
+        {
+            using var folderLock = FolderLock.Acquire(runDir, "train run");
+            AtomicFile.RemoveStaleTemps(runDir);
+            var result = RunLocked(runDir, resume, progress, cancel);
+            finished = true;
+            return result;
+        }
+        finally
+        {
+            if (!finished && created && Directory.Exists(runDir) && !Directory.EnumerateFileSystemEntries(runDir).Any())
+                Directory.Delete(runDir);
+        }
+    }
+
+    TrainResult RunLocked(string runDir, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel)
+    {
         TorchNativeLoader.EnsureLoadable();
         torch.set_num_threads(options.Threads);
         // libtorch 2.10's oneDNN convolutions are wrong on this machine kind (forward values off, NaN input
@@ -185,11 +209,14 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
                 pooled += ConfusionMatrix.Of(probabilities.AsSpan(k * s * s, s * s), samples[k].Mask.Labels);
         }
         model.train();
+        // No foreground anywhere would score every empty prediction as IoU 1: a broken dataset, not a perfect model.
+        if (pooled.TruePositive + pooled.FalseNegative == 0)
+            throw new InvalidDataException($"{validation.Description}: the validation masks have no foreground pixels in any of {validation.Count} images; check the mask values (0/255, or --class-value).");
         return (lossSum / Math.Max(1, batches), pooled.Metrics());
     }
 }
 
-/// <summary>Samples to tensors: images normalised with <see cref="Normalization.ToChw"/>, masks as 0/1 targets and a validity plane.</summary>
+/// <summary>Samples to tensors: images normalised with <see cref="Normalization.ToChw"/>, masks as 0/1 targets (a teacher's soft probability where the mask has one) and a validity plane.</summary>
 public static class Batch
 {
     public static (Tensor Images, Tensor Target, Tensor Valid) ToTensors(IReadOnlyList<SegmentationSample> samples, int size, Normalization normalization)
@@ -204,11 +231,11 @@ public static class Batch
             if (sample.Image.Width != size || sample.Image.Height != size)
                 throw new ArgumentException($"{sample.Name}: sample is {sample.Image.Width}x{sample.Image.Height}, expected {size}x{size}.");
             normalization.ToChw(sample.Image.Pixels, 4, images.AsSpan(k * 3 * plane, 3 * plane));
-            var labels = sample.Mask.Labels;
+            var mask = sample.Mask;
             for (int i = 0; i < plane; i++)
             {
-                target[k * plane + i] = labels[i] == Mask.Foreground ? 1f : 0f;
-                valid[k * plane + i] = labels[i] == Mask.Ignore ? 0f : 1f;
+                target[k * plane + i] = mask.Target(i);
+                valid[k * plane + i] = mask.Labels[i] == Mask.Ignore ? 0f : 1f;
             }
         }
         return (tensor(images, [n, 3, size, size]), tensor(target, [n, 1, size, size]), tensor(valid, [n, 1, size, size]));

@@ -35,8 +35,16 @@ public sealed class FfmpegDecoder : IFrameSource, IDisposable
         process.WaitForExit();
         if (process.ExitCode != 0 && frames == 0)
             throw new InvalidDataException($"{input}: ffmpeg could not decode it ({stderr.Text(1)})");
+        // A truncated file or a corrupt frame still yields frames (ffmpeg even repeats a neighbour for a broken
+        // image in a sequence); its error lines are the only sign, so they are kept for the caller to report.
+        var errors = stderr.Text(2);
+        if (process.ExitCode != 0 || errors.Length > 0)
+            Problem = errors.Length > 0 ? $"ffmpeg: {errors}" : $"ffmpeg exited with code {process.ExitCode}";
         return false;
     }
+
+    /// <summary>After the last frame: what went wrong while decoding (null when the input decoded cleanly).</summary>
+    public string? Problem { get; private set; }
 
     /// <summary>Stops decoding early (Ctrl-C): ffmpeg is killed, the frames already read stay valid.</summary>
     public void Dispose()

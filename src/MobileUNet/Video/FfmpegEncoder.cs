@@ -32,7 +32,8 @@ public sealed class FfmpegEncoder : IFrameSink, IDisposable
         {
             Directory.CreateDirectory(dir);
             // The extension stays last so ffmpeg picks the muxer the user asked for.
-            temp = Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(this.output)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(this.output)}");
+            Platform.AtomicFile.RemoveStaleTempsOnce(dir);
+            temp = Path.Combine(dir, Platform.AtomicFile.TempName(Path.GetFileNameWithoutExtension(this.output), Path.GetExtension(this.output)));
             using (new FileStream(temp, FileMode.CreateNew, FileAccess.Write)) { }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
@@ -89,6 +90,7 @@ public sealed class FfmpegEncoder : IFrameSink, IDisposable
         if (process.ExitCode != 0)
             throw new IOException($"{output}: ffmpeg failed to encode ({Reason()})");
         File.Move(temp, output, overwrite: true);
+        Platform.AtomicFile.SyncFolder(Path.GetDirectoryName(output)!);
         completed = true;
     }
 

@@ -46,7 +46,11 @@ public sealed record VideoReport(
     double FlickerRaw,
     double? FlickerSmoothed,
     int QueueCapacity,
-    int PoolFrames);
+    int PoolFrames,
+    /// <summary>Frames the input should have given (null when unknown: cameras, some streams).</summary>
+    long? ExpectedFrames = null,
+    /// <summary>Why the output is shorter or damaged (a truncated input, a decode error); null when the input decoded cleanly.</summary>
+    string? Problem = null);
 
 /// <summary>
 /// Runs a whole video: probe, decode with ffmpeg, the frame pipeline over any <see cref="ISegmenter"/>, encode
@@ -89,11 +93,13 @@ public sealed class VideoJob
 
         using var encoder = new FfmpegEncoder(tools, options.Output, w, h, Probe.Fps, Probe.HasAudio ? Input.InputArguments() : null, options.Encoder);
         bool completed;
+        string? problem;
         var wall = System.Diagnostics.Stopwatch.StartNew();
         using (var decoder = new FfmpegDecoder(tools, Input, Probe))
         {
             IFrameSource source = options.MaxFrames is { } max ? new LimitedSource(decoder, max) : decoder;
             completed = pipeline.RunAsync(source, encoder, stop).GetAwaiter().GetResult();
+            problem = decoder.Problem;
         }
         if (pipeline.Stats.FramesDone == 0)
             throw new InvalidDataException($"{Input}: decoded no frames");
@@ -102,6 +108,13 @@ public sealed class VideoJob
 
         var stats = pipeline.Stats;
         var bottleneck = stats.Bottleneck;
+        // A run that was not stopped must have every frame the container promised; fewer is a truncated input.
+        if (completed && ExpectedFrames is { } expected && stats.FramesDone < expected)
+            problem = $"decoded {stats.FramesDone} of {expected} frames" + (problem is null ? " (the input ends early: truncated?)" : $" ({problem})");
+        // MPEG-TS records no frame count and ffmpeg decodes a cut-off stream without a word; but a whole stream is
+        // a whole number of 188-byte packets, so a remainder means the file was cut.
+        if (completed && problem is null && TruncatedTransportStream(Input) is { } remainder)
+            problem = $"decoded {stats.FramesDone} frames, but the MPEG-TS file ends {remainder} bytes into a 188-byte packet (truncated)";
         double sustained = stats.FramesDone / Math.Max(1e-9, wall.Elapsed.TotalSeconds - stats.Startup.TotalSeconds);
         return new VideoReport(
             Input.ToString(), encoder.OutputPath, options.Kind, w, h, Probe.Fps, Probe.HasAudio, modelLabel,
@@ -109,7 +122,17 @@ public sealed class VideoJob
             stats.Stages.Select(s => new StageReport(s.Stage, s.Frames, s.Busy.TotalSeconds, s.Fps)).ToList(),
             bottleneck.Stage, bottleneck.Fps, bottleneck.Fps > 0 ? sustained / bottleneck.Fps : 0,
             options.Smoothing, processor.RawFlicker.Flicker, processor.SmoothedFlicker?.Flicker,
-            options.QueueCapacity, pipeline.Pool.Size);
+            options.QueueCapacity, pipeline.Pool.Size, ExpectedFrames, problem);
+    }
+
+    static long? TruncatedTransportStream(VideoInput input)
+    {
+        if (input.Kind != VideoInputKind.File || !File.Exists(input.Path)) return null;
+        var ext = Path.GetExtension(input.Path).ToLowerInvariant();
+        if (ext is not (".ts" or ".mts" or ".m2ts")) return null;
+        // M2TS packets carry a 4-byte timestamp in front: 192 bytes.
+        long packet = ext == ".ts" ? 188 : 192, remainder = new FileInfo(input.Path).Length % packet;
+        return remainder == 0 ? null : remainder;
     }
 
     sealed class LimitedSource(IFrameSource inner, long max) : IFrameSource
