@@ -4,6 +4,7 @@ using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Serve;
 using Spectre.Console;
+using Microsoft.Extensions.Hosting;
 using Spectre.Console.Cli;
 
 namespace MobileUNet.Cli.Commands;
@@ -112,12 +113,15 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
     {
         var options = settings.ToOptions();
         using var app = ServeApp.Build(options);
+        // SIGTERM and Ctrl+C stop the host gracefully: new API requests get 503, in-flight ones finish.
+        app.StartAsync().GetAwaiter().GetResult();
         bool exposed = options.Host is not ("127.0.0.1" or "localhost" or "::1");
-        AnsiConsole.MarkupLineInterpolated($"serving {options.Model.Label} on http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}/  (camera: /camera, API: POST /v1/segment, docs: /openapi.json)");
+        // The bound address, not the option: --port 0 lets the system choose.
+        var url = app.Urls.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
+        AnsiConsole.MarkupLineInterpolated($"serving {options.Model.Label} on {url}/  (camera: /camera, API: POST /v1/segment, docs: /openapi.json)");
         if (exposed && options.ApiKey is null)
             AnsiConsole.MarkupLine("[yellow]warning:[/] listening beyond this machine without --api-key: anyone who can reach the port can use the service.");
-        // SIGTERM and Ctrl+C stop the host gracefully: new API requests get 503, in-flight ones finish.
-        app.RunAsync().GetAwaiter().GetResult();
+        app.WaitForShutdownAsync().GetAwaiter().GetResult();
         return 0;
     }
 }
