@@ -183,6 +183,32 @@ public class BatchPredictTests
     }
 
     [Fact]
+    public void A_phone_photo_with_exif_rotation_is_segmented_upright()
+    {
+        var input = TestData.TempDir();
+        var stored = Path.Combine(input, "stored.jpg");
+        BatchFixtures.Encode(stored, ImageFile.Read(Directory.GetFiles(TestData.Backgrounds, "*.jpg").Order(StringComparer.Ordinal).First()).Resize(64, 48));
+        // EXIF orientation 6 (RightTop: turn 90 degrees clockwise), as phones write portrait shots.
+        byte[] exif = [0xFF, 0xE1, 0, 34, (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0, (byte)'I', (byte)'I', 0x2A, 0, 8, 0, 0, 0,
+                       1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
+        var jpeg = File.ReadAllBytes(stored);
+        var photo = Path.Combine(input, "portrait.jpg");
+        File.WriteAllBytes(photo, [.. jpeg[..2], .. exif, .. jpeg[2..]]);
+        File.Delete(stored);
+        var outDir = Path.Combine(TestData.TempDir(), "out");
+
+        var r = Cli.Run("predict", "-m", Model, photo, "-o", outDir, "--output-kind", "mask,cutout");
+
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var upright = ImageFile.Read(photo);
+        Assert.Equal((48, 64), (upright.Width, upright.Height));
+        var cutout = ImageFile.Read(Path.Combine(outDir, "portrait.jpg.cutout.png"));
+        Assert.Equal((48, 64), (cutout.Width, cutout.Height));
+        for (int i = 0; i < 48 * 64; i++)
+            if (cutout.Pixels[i * 4 + 3] > 0) Assert.Equal(upright.Pixels[i * 4], cutout.Pixels[i * 4]);
+    }
+
+    [Fact]
     public void A_run_killed_with_sigkill_resumes_and_finishes_every_photo()
     {
         const int count = 120;

@@ -278,7 +278,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
             job.Dispose();
             return;
         }
-        long ticks = Stopwatch.GetTimestamp() - t0;
+        long ticks = Stopwatch.GetTimestamp() - t0 - (stage == Stage.Decode ? job.BudgetWaitTicks : 0);
         job.Milliseconds[(int)stage] = Stopwatch.GetElapsedTime(0, ticks).TotalMilliseconds;
         Stats[stage].Add(ticks);
     }

@@ -89,7 +89,15 @@ internal sealed class PhotoJob(PhotoInput input) : IDisposable
             throw new InvalidDataException($"{path}: could not decode image ({(result == SKCodecResult.IncompleteInput ? "truncated file" : result.ToString())}).");
     }
 
-    void Reserve(long bytes, CancellationToken cancel) => reserved += budget!.Acquire(bytes, cancel);
+    /// <summary>Time spent waiting for the memory budget: back-pressure, not decoding, so left out of decode's busy time.</summary>
+    public long BudgetWaitTicks { get; private set; }
+
+    void Reserve(long bytes, CancellationToken cancel)
+    {
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        reserved += budget!.Acquire(bytes, cancel);
+        BudgetWaitTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+    }
 
     void Allocate(int width, int height)
     {
