@@ -59,9 +59,9 @@ public class DataSettings : CommandSettings
     public double MixShare { get; init; } = 0.4;
 
     [CommandOption("--mix-targets <KIND>")]
-    [Description("With --mix: Soft learns the mask values as probabilities (a teacher's map from `data label`), Hard thresholds them at 127. Default Soft.")]
-    [DefaultValue(MixTargets.Soft)]
-    public MixTargets MixTargets { get; init; } = MixTargets.Soft;
+    [Description("With --mix: Hard thresholds the mask values at 127 (measured better for the person model, models/person.md), Soft learns them as probabilities (a teacher's map from `data label`). Default Hard.")]
+    [DefaultValue(MixTargets.Hard)]
+    public MixTargets MixTargets { get; init; } = MixTargets.Hard;
 
     [CommandOption("--val-count <N>")]
     [Description("Number of seeded validation composites (the first N of one fixed set). Default: 200 (sweep: 32).")]

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# How the shipped models (models/person.munet, models/hair.munet) were trained: the exact commands, in order.
+# The photos are not in the repository (../shared/datasets/README.md: their terms are unstated); pass their folder.
+#
+#   scripts/train-real-models.sh [DATASETS_DIR] [RUNS_DIR]
+#
+# Each step is resumable (rerun the script: finished runs are skipped, an interrupted one continues with --resume).
+# Wall times in the model cards were measured on 2 shared cores with --threads 1 per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${1:-../shared/datasets}
+R=${2:-runs/real}
+mkdir -p "$R"
+dotnet build src/MobileUNet.Cli -c Release -v quiet -nologo >/dev/null
+mu() { dotnet src/MobileUNet.Cli/bin/Release/net10.0/MobileUNet.Cli.dll "$@"; }
+# Train into $1 unless it already finished; resume it when it was interrupted.
+train() {
+  local out=$1; shift
+  if [ -f "$out/last.munet" ]; then mu train "$@" -o "$out" --resume; else mu train "$@" -o "$out"; fi
+}
+
+# person, phase 1: real cutouts composited over real backgrounds (realistic composites: SynthOptions.Training).
+train "$R/person" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --alpha 0.5 --size 128 --steps 60 --minutes 80 --threads 1 --seed 1
+
+# The teacher: MediaPipe selfie segmentation (Apache-2.0, vendored), imported into our ONNX format, labels the LFW
+# photos (people, for the person task) and the background photos (mostly empty: negatives).
+mu import models/teachers/mediapipe-selfie/selfie_segmentation.tflite -o "$R/mediapipe-selfie.onnx"
+mu data label -m "$R/mediapipe-selfie.onnx" "$D/lfw-hair/images" -o "$R/labels/lfw-person"
+mu data label -m "$R/mediapipe-selfie.onnx" "$D/people/backgrounds" -o "$R/labels/bg-person"
+mkdir -p "$R/labels/mix/images" "$R/labels/mix/masks"
+for d in lfw-person bg-person; do
+  for k in images masks; do ln -sf "$(realpath "$R/labels/$d/$k")"/* "$R/labels/mix/$k/"; done
+done
+
+# person, phase 2: fine-tune on composites mixed half and half with the teacher-labelled photos (hard targets:
+# measured better than soft ones on people-val, models/person.md).
+train "$R/person-mix" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person/best.munet" \
+  --lr 0.0015 --steps 60 --minutes 65 --threads 1 --seed 2
+
+# hair: LFW hair masks, split by person (9:1), from scratch, then a second cosine cycle from the best checkpoint.
+train "$R/hair" --data "$D/lfw-hair" --alpha 0.5 --size 128 --steps 85 --minutes 110 --threads 1 --seed 1
+train "$R/hair2" --data "$D/lfw-hair" --init "$R/hair/best.munet" --lr 0.0015 --steps 85 --minutes 75 --threads 1 --seed 2
+
+# Ship: weights, and an int8 ONNX where it stays within 0.01 IoU of fp32 (checked with eval, model cards).
+# person: the end of the cosine (its validation composites are not the real photos it is for; best.munet is chosen on them).
+cp "$R/person-mix/last.munet" models/person.munet
+cp "$R/hair2/best.munet" models/hair.munet
