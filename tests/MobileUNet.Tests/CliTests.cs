@@ -78,4 +78,28 @@ public class CliHelpTests
         Assert.Contains("USAGE", r.Stdout);
         Assert.Empty(r.Stderr);
     }
+
+    [Theory]
+    [InlineData("predict")]
+    [InlineData("eval")]
+    [InlineData("video")]
+    [InlineData("serve")]
+    public void Every_model_running_command_takes_threads_ep_and_threshold(string command)
+    {
+        var r = Cli.Run(command, "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        foreach (var option in new[] { "--threads <N>", "--ep <PROVIDER>", "--threshold <T>" })
+            Assert.Contains(option, r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("predict", "photo.png")]
+    [InlineData("eval")]
+    [InlineData("serve")]
+    public void An_unknown_execution_provider_is_refused_naming_it(params string[] args)
+    {
+        var r = Cli.Run([.. args, "--ep", "tpu"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--ep tpu", r.Stderr);
+    }
 }
