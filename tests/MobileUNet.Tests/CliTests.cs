@@ -79,6 +79,26 @@ public class CliHelpTests
         Assert.Empty(r.Stderr);
     }
 
+    [Fact]
+    public void Bench_help_lists_the_bench_options_and_its_subcommands()
+    {
+        var r = Cli.Run("bench", "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        foreach (var option in new[] { "--alphas", "--sizes", "--backend", "--ep", "--threads", "--budget-seconds", "--parts", "--output" })
+            Assert.Contains(option, r.Stdout);
+        Assert.Contains("merge", r.Stdout);
+        Assert.Contains("report", r.Stdout);
+    }
+
+    [Fact]
+    public void Bench_merge_help_lists_its_own_options_only()
+    {
+        var r = Cli.Run("bench", "merge", "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Contains("BENCH_JSON", r.Stdout);
+        Assert.DoesNotContain("--alphas", r.Stdout);
+    }
+
     [Theory]
     [InlineData("predict")]
     [InlineData("eval")]
