@@ -3,6 +3,7 @@ using MobileUNet.Inference;
 using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MobileUNet.Data;
 
 namespace MobileUNet.Serve;
 

@@ -1,4 +1,5 @@
 using MobileUNet.Model;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 

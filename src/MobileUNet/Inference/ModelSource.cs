@@ -3,6 +3,7 @@ using MobileUNet.Export;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using Onnx;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 

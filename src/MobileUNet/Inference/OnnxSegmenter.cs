@@ -3,6 +3,7 @@ using MobileUNet.Export;
 using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 

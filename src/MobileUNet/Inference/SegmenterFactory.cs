@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using MobileUNet.Export;
 using MobileUNet.Model;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using MobileUNet.Data;
 using MobileUNet.Evaluation;
-using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using TorchSharp;

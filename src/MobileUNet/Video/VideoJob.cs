@@ -55,7 +55,7 @@ public sealed record VideoReport(
 /// <summary>
 /// Runs a whole video: probe, decode with ffmpeg, the frame pipeline over any <see cref="ISegmenter"/>, encode
 /// with ffmpeg into a temp file renamed into place at the end. The segmenter is handed in, so the runtime
-/// behind it (TorchSharp today, ONNX Runtime for deployment) is the caller's one-line choice.
+/// behind it (ONNX Runtime by default, TorchSharp on request) is the caller's choice.
 /// </summary>
 public sealed class VideoJob
 {
