@@ -67,7 +67,7 @@ run export --untrained --alpha 0.25 --size 64 -o untrained.onnx
 [ -s "$work/untrained.onnx" ] || fail "export wrote no untrained.onnx"
 
 run predict -m untrained.onnx "$repo/data/demo/astronaut.png" -o predict
-for png in "$work/predict/astronaut.mask.png" "$work/predict/astronaut.overlay.png"; do
+for png in "$work/predict/astronaut.png.mask.png" "$work/predict/astronaut.png.overlay.png"; do
   [ -s "$png" ] || fail "predict wrote no $(basename "$png")"
   [ "$(head -c 4 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e47 ] || fail "$(basename "$png") is not a PNG"
 done
@@ -78,7 +78,7 @@ for weights in models/*.munet; do
   installed=("$work"/tools/.store/mobileunet/*/mobileunet."$rid"/*/tools/*/"$rid"/models/"$name".munet)
   [ ${#installed[@]} -eq 1 ] || fail "$name.munet did not travel in the tool package"
   run predict -m "$name" "$repo/data/demo/astronaut.png" -o "predict-$name"
-  [ -s "$work/predict-$name/astronaut.mask.png" ] || fail "predict -m $name wrote no mask"
+  [ -s "$work/predict-$name/astronaut.png.mask.png" ] || fail "predict -m $name wrote no mask"
 done
 
 # The sample (samples/Segment) against the library's package, restored from the temporary folder into a private

@@ -15,6 +15,7 @@ public static class CliApp
             config.PropagateExceptions();
             // A typo must not run silently with defaults (`--precison fp16` wrote fp32): unknown options are errors.
             config.UseStrictParsing();
+            config.SetHelpProvider(new BranchHelpProvider(config.Settings));
             config.AddCommand<InfoCommand>("info")
                 .WithDescription("Model facts for one alpha x size (per layer: kind, output shape, params, MACs), or the whole alpha x size grid.")
                 .WithExample("info", "--alpha", "1", "--size", "224")

@@ -3,6 +3,7 @@ using MobileUNet.Inference;
 using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MobileUNet.Data;
 
 namespace MobileUNet.Serve;
 
@@ -18,14 +19,15 @@ sealed class BatchSegmenter : IDisposable
     readonly string inputName, outputName;
     readonly float[] input, output;
 
-    public BatchSegmenter(byte[] onnx, string source, int maxBatch, int threads)
+    public BatchSegmenter(byte[] onnx, string source, int maxBatch, RuntimeOptions runtime, float? threshold = null)
     {
-        using var options = new OnnxSegmenterOptions { IntraOpThreads = threads, AllowSpinning = false }.Create();
+        using var options = runtime.CreateSessionOptions();
         try { session = new InferenceSession(onnx, options); }
         catch (OnnxRuntimeException e) { throw new InvalidDataException($"{source}: not a loadable ONNX model ({e.Message.ReplaceLineEndings(" ")})."); }
         try
         {
             Metadata = OnnxMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap, source);
+            Threshold = threshold ?? Metadata.Threshold;
             var (inName, inMeta) = session.InputMetadata.Single();
             var (outName, outMeta) = session.OutputMetadata.First();
             if (inMeta.ElementDataType != TensorElementType.Float || outMeta.ElementDataType != TensorElementType.Float)
@@ -50,6 +52,9 @@ sealed class BatchSegmenter : IDisposable
 
     public string Source { get; }
     public OnnxMetadata Metadata { get; }
+
+    /// <summary>Foreground when probability &gt;= this: the threshold asked for, else the one the model records.</summary>
+    public float Threshold { get; }
     public ModelSpec Spec => Metadata.Spec;
     public Normalization Normalization => Metadata.Normalization;
     public int MaxBatch { get; }

@@ -76,7 +76,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
             full = new float[photo.Width * photo.Height];
             FrameOps.ResizeBilinear(probabilities, s, s, full, photo.Width, photo.Height);
         }
-        var mask = ImageSegmentation.MaskBytes(full, segmenter.Metadata.Threshold);
+        var mask = ImageSegmentation.MaskBytes(full, segmenter.Threshold);
         byte[] answer;
         string contentType;
         switch (output)
@@ -148,7 +148,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
         ["alpha"] = segmenter.Spec.Alpha,
         ["input_size"] = segmenter.Spec.InputSize,
         ["precision"] = segmenter.Metadata.Precision.ToString().ToLowerInvariant(),
-        ["threshold"] = segmenter.Metadata.Threshold,
+        ["threshold"] = segmenter.Threshold,
         ["normalization"] = segmenter.Normalization.ToJson(),
     };
 }

@@ -29,7 +29,7 @@ public static class ServeApp
         options.Validate();
         // The model loads before the host exists: a bad model file fails the command, not the first request.
         var (onnx, source) = options.Model.OnnxBytes();
-        var segmenter = new BatchSegmenter(onnx, source, options.MaxBatch, options.Threads);
+        var segmenter = new BatchSegmenter(onnx, source, options.MaxBatch, options.Runtime, options.Threshold);
         try { return Build(options, segmenter, configure); }
         catch
         {

@@ -39,6 +39,15 @@ public sealed record ServeOptions
     /// and encode images on the same cores (DESIGN.md section 3).</summary>
     public int Threads { get; init; }
 
+    /// <summary>Foreground when probability &gt;= this; null: the threshold the model records.</summary>
+    public float? Threshold { get; init; }
+
+    /// <summary>ONNX Runtime execution provider (see <see cref="RuntimeOptions.ExecutionProvider"/>).</summary>
+    public string ExecutionProvider { get; init; } = RuntimeOptions.DefaultExecutionProvider;
+
+    /// <summary>The session settings these options ask for: spinning off, always.</summary>
+    public RuntimeOptions Runtime => new() { Threads = Threads, ExecutionProvider = ExecutionProvider, AllowSpinning = false };
+
     public ImageLimits ImageLimits => new(MaxPixels, MaxBodyBytes);
 
     public void Validate()
@@ -52,6 +61,7 @@ public sealed record ServeOptions
             throw new ArgumentOutOfRangeException(nameof(MaxPixels), $"--max-pixels must be 1..{ImageLimits.HardMaxPixels}, got {MaxPixels}.");
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestTimeout), "--timeout must be positive.");
         if (Threads < 0) throw new ArgumentOutOfRangeException(nameof(Threads), "--threads must be 0 (automatic) or more.");
+        if (RuntimeOptions.ExecutionProviderError(ExecutionProvider) is { } ep) throw new ArgumentException(ep, nameof(ExecutionProvider));
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty.", nameof(ApiKey));
         foreach (var origin in CorsOrigins)
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/")

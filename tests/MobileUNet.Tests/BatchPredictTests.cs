@@ -371,7 +371,7 @@ public class PhotoListTests
     [Fact]
     public void A_batch_run_equals_single_runs()
     {
-        using var segmenter = OnnxSegmenter.Open(BatchFixtures.Model, new OnnxSegmenterOptions { IntraOpThreads = 1 });
+        using var segmenter = OnnxSegmenter.Open(BatchFixtures.Model, new RuntimeOptions { Threads = 1 });
         int s = segmenter.Spec.InputSize, plane = s * s;
         var rng = new Random(5);
         var chw = Enumerable.Range(0, 3 * 3 * plane).Select(_ => (float)rng.NextDouble() * 2 - 1).ToArray();

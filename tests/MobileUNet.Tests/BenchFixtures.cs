@@ -1,5 +1,6 @@
 using MobileUNet.Benchmarks;
 using MobileUNet.Model;
+using MobileUNet.Evaluation;
 
 namespace MobileUNet.Tests;
 

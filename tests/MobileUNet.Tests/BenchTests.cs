@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using MobileUNet.Benchmarks;
 using MobileUNet.Model;
+using MobileUNet.Evaluation;
 
 namespace MobileUNet.Tests;
 

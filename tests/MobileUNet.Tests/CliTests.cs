@@ -78,4 +78,48 @@ public class CliHelpTests
         Assert.Contains("USAGE", r.Stdout);
         Assert.Empty(r.Stderr);
     }
+
+    [Fact]
+    public void Bench_help_lists_the_bench_options_and_its_subcommands()
+    {
+        var r = Cli.Run("bench", "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        foreach (var option in new[] { "--alphas", "--sizes", "--backend", "--ep", "--threads", "--budget-seconds", "--parts", "--output" })
+            Assert.Contains(option, r.Stdout);
+        Assert.Contains("merge", r.Stdout);
+        Assert.Contains("report", r.Stdout);
+    }
+
+    [Fact]
+    public void Bench_merge_help_lists_its_own_options_only()
+    {
+        var r = Cli.Run("bench", "merge", "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Contains("BENCH_JSON", r.Stdout);
+        Assert.DoesNotContain("--alphas", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("predict")]
+    [InlineData("eval")]
+    [InlineData("video")]
+    [InlineData("serve")]
+    public void Every_model_running_command_takes_threads_ep_and_threshold(string command)
+    {
+        var r = Cli.Run(command, "--help");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        foreach (var option in new[] { "--threads <N>", "--ep <PROVIDER>", "--threshold <T>" })
+            Assert.Contains(option, r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("predict", "photo.png")]
+    [InlineData("eval")]
+    [InlineData("serve")]
+    public void An_unknown_execution_provider_is_refused_naming_it(params string[] args)
+    {
+        var r = Cli.Run([.. args, "--ep", "tpu"]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--ep tpu", r.Stderr);
+    }
 }

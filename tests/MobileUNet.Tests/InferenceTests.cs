@@ -1,6 +1,7 @@
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using static TorchSharp.torch;
+using MobileUNet.Data;
 
 namespace MobileUNet.Tests;
 

@@ -5,6 +5,7 @@ using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 using static MobileUNet.Tests.OnnxTestSupport;
 using static TorchSharp.torch;
+using MobileUNet.Data;
 
 namespace MobileUNet.Tests;
 

@@ -5,6 +5,7 @@ using MobileUNet.Model;
 using Onnx;
 using static MobileUNet.Tests.OnnxTestSupport;
 using static TorchSharp.torch;
+using MobileUNet.Data;
 
 namespace MobileUNet.Tests;
 
@@ -40,11 +41,26 @@ public sealed class OnnxSegmenterTests : IDisposable
     }
 
     [Fact]
+    public void Threshold_is_the_one_the_model_records_else_one_half()
+    {
+        var spec = new ModelSpec(0.25, 64);
+        using (var model = RandomModel(spec, 5))
+        {
+            OnnxExporter.Export(model, Path.Combine(dir, "t.onnx"), new OnnxExportOptions { Threshold = 0.3f });
+            WeightsFile.Save(model, Path.Combine(dir, "t.munet"));
+        }
+        using var recorded = SegmenterFactory.Open(Path.Combine(dir, "t.onnx"), Backend.Onnx);
+        using var torchSegmenter = SegmenterFactory.Open(Path.Combine(dir, "t.munet"), Backend.Torch);
+        Assert.Equal(0.3f, recorded.Threshold);
+        Assert.Equal(ISegmenter.DefaultThreshold, torchSegmenter.Threshold);
+    }
+
+    [Fact]
     public void Run_reuses_its_bound_buffers_without_allocating()
     {
         using (var model = RandomModel(new ModelSpec(0.25, 64), 3))
             OnnxExporter.Export(model, Path.Combine(dir, "m.onnx"));
-        using var segmenter = OnnxSegmenter.Open(Path.Combine(dir, "m.onnx"), new OnnxSegmenterOptions { IntraOpThreads = 1, AllowSpinning = false });
+        using var segmenter = OnnxSegmenter.Open(Path.Combine(dir, "m.onnx"), new RuntimeOptions { Threads = 1, AllowSpinning = false });
         var chw = Int8Calibration.SyntheticImage(64, 1);
         var first = new float[64 * 64];
         var again = new float[64 * 64];

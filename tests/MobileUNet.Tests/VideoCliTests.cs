@@ -3,6 +3,7 @@ using System.Text.Json;
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Video;
+using MobileUNet.Data;
 
 namespace MobileUNet.Tests;
 

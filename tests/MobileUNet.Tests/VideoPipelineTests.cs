@@ -1,6 +1,7 @@
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Video;
+using MobileUNet.Data;
 
 namespace MobileUNet.Tests;
 

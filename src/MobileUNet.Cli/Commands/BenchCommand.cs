@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MobileUNet.Benchmarks;
+using MobileUNet.Inference;
 using MobileUNet.Model;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -10,8 +11,6 @@ namespace MobileUNet.Cli.Commands;
 /// <summary>`mobileunet bench`: the speed study over the alpha x size grid, written as JSON, CSV, Markdown and charts.</summary>
 public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
-    static readonly string[] ExecutionProviders = ["cpu", "cuda", "coreml", "nnapi", "xnnpack"];
-
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--alphas <LIST>")]
@@ -86,8 +85,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         {
             if (Platform.Limits.RangeError("--batch", Batch, 1, Platform.Limits.MaxBatch) is { } batch) return ValidationResult.Error(batch);
             if (!(BudgetSeconds > 0)) return ValidationResult.Error("--budget-seconds must be positive.");
-            if (ExecutionProvider is { } ep && !ExecutionProviders.Contains(ep))
-                return ValidationResult.Error($"--ep {ep}: unknown execution provider (one of {string.Join(", ", ExecutionProviders)}).");
+            if (ExecutionProvider is { } ep && !RuntimeOptions.KnownProviders.Contains(ep))
+                return ValidationResult.Error($"--ep {ep}: unknown execution provider (one of {string.Join(", ", RuntimeOptions.KnownProviders)}).");
             return ValidationResult.Success();
         }
     }
@@ -104,7 +103,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         // An .onnx model runs on ONNX Runtime only: "all" means the onnx backend then.
         bool onnxFile = settings.Model?.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) == true;
-        var backends = BenchBackends.Resolve(onnxFile && settings.Backend.Equals("all", StringComparison.OrdinalIgnoreCase) ? "onnx" : settings.Backend,
+        var backends = BenchBackends.Resolve(onnxFile && settings.Backend.Equals("all", StringComparison.OrdinalIgnoreCase) ? BenchBackends.NameOf(Inference.Backend.Onnx) : settings.Backend,
             settings.ExecutionProvider);
         var threads = settings.Threads is { } t ? ParseThreads(t) : [Environment.ProcessorCount];
         var plan = new BenchPlan(specs, backends, settings.ExecutionProvider, threads, settings.Batch, new BenchBudget(settings.BudgetSeconds),

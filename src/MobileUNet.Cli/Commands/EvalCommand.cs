@@ -18,30 +18,44 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [DefaultValue(ModelChoice.Default)]
         public string Model { get; init; } = ModelChoice.Default;
 
+        // Spectre settings inherit from one base and this one's is DataSettings: the runtime options are declared
+        // here with RuntimeSettings' texts, checks and defaults.
         [CommandOption("--threshold <T>")]
-        [Description("Foreground when probability >= T.")]
-        [DefaultValue(0.5f)]
-        public float Threshold { get; init; } = 0.5f;
+        [Description(RuntimeSettings.Help.Threshold)]
+        public float? Threshold { get; init; }
 
         [CommandOption("-b|--backend <BACKEND>")]
-        [Description("Inference runtime: Onnx (ONNX Runtime, the deploy path; a .munet is exported in memory) or Torch (TorchSharp eager).")]
+        [Description(RuntimeSettings.Help.Backend)]
         [DefaultValue(Backend.Onnx)]
         public Backend Backend { get; init; } = Backend.Onnx;
+
+        [CommandOption("--threads <N>")]
+        [Description(RuntimeSettings.Help.Threads)]
+        public int? Threads { get; init; }
+
+        [CommandOption("--ep <PROVIDER>")]
+        [Description(RuntimeSettings.Help.ExecutionProvider)]
+        [DefaultValue(RuntimeOptions.DefaultExecutionProvider)]
+        public string ExecutionProvider { get; init; } = RuntimeOptions.DefaultExecutionProvider;
 
         [CommandOption("--json <FILE>")]
         [Description("Also write the report (per image and mean) as JSON.")]
         public string? Json { get; init; }
 
-        public override ValidationResult Validate() => base.Validate().Then(Limits.ThresholdError(Threshold));
+        public override ValidationResult Validate()
+        {
+            var data = base.Validate();
+            return data.Successful ? RuntimeSettings.Check(Threads, ExecutionProvider, Threshold, Backend) : data;
+        }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         // An unwritable or input-clobbering --json fails now, not after the whole evaluation.
         if (settings.Json is not null) OutputPaths.CheckFile(settings.Json, settings.Model, settings.Data, settings.Voc, settings.LfwImages, settings.LfwMasks);
-        using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend);
+        using var segmenter = SegmenterFactory.Open(settings.Model, RuntimeSettings.Options(settings.Backend, settings.Threads, settings.ExecutionProvider, pipelined: false));
         var dataset = settings.Dataset() ?? new MobileUNet.Data.SynthValidationSet(settings.Synthesizer(segmenter.Spec.InputSize), settings.ValCount, settings.ValSeed);
-        var report = Run(segmenter, dataset, settings.Model, settings.Threshold, cancellationToken);
+        var report = Run(segmenter, dataset, settings.Model, settings.Threshold ?? segmenter.Threshold, cancellationToken);
         Print(report);
         if (settings.Json is not null) WriteJson(settings.Json, report);
         return 0;

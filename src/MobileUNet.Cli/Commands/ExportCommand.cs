@@ -7,6 +7,7 @@ using MobileUNet.Model;
 using MobileUNet.Platform;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MobileUNet.Data;
 
 namespace MobileUNet.Cli.Commands;
 

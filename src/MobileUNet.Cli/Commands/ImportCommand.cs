@@ -4,6 +4,7 @@ using MobileUNet.Export.Tflite;
 using MobileUNet.Inference;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MobileUNet.Data;
 
 namespace MobileUNet.Cli.Commands;
 

@@ -15,7 +15,7 @@ namespace MobileUNet.Cli.Commands;
 /// </summary>
 public sealed class PredictCommand : Command<PredictCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : BackendSettings
     {
         [CommandArgument(0, "[INPUT]")]
         [Description("Images, folders of images (png, jpg, webp, bmp, ppm) or globs ('photos/*.jpg', 'bucket/**/*.jpg'; quote them).")]
@@ -45,10 +45,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [DefaultValue(CutoutFormat.Png)]
         public CutoutFormat CutoutFormat { get; init; } = CutoutFormat.Png;
 
-        [CommandOption("--threshold <T>")]
-        [DefaultValue(0.5f)]
-        public float Threshold { get; init; } = 0.5f;
-
         [CommandOption("--batch <N>")]
         [Description("Photos per inference call.")]
         [DefaultValue(4)]
@@ -57,11 +53,6 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [CommandOption("--workers <N>")]
         [Description("Workers for each of decode, post-process and encode (default: one per core).")]
         public int? Workers { get; init; }
-
-        [CommandOption("--threads <N>")]
-        [Description("ONNX Runtime intra-op threads for inference.")]
-        [DefaultValue(1)]
-        public int Threads { get; init; } = 1;
 
         [CommandOption("--memory-budget <MB>")]
         [Description("Megabytes of photo buffers in flight at once; decoding waits above it (a larger photo runs alone).")]
@@ -82,21 +73,14 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         [DefaultValue(ImageLimits.DefaultMaxPixels)]
         public long MaxPixels { get; init; } = ImageLimits.DefaultMaxPixels;
 
-        [CommandOption("-b|--backend <BACKEND>")]
-        [Description("Inference runtime: Onnx (ONNX Runtime, the deploy path; a .munet is exported in memory) or Torch (TorchSharp eager).")]
-        [DefaultValue(Backend.Onnx)]
-        public Backend Backend { get; init; } = Backend.Onnx;
-
         public override ValidationResult Validate()
         {
+            if (base.Validate() is { Successful: false } runtime) return runtime;
             if (MaxPixels is < 1 or > ImageLimits.HardMaxPixels) return ValidationResult.Error($"--max-pixels must be 1..{ImageLimits.HardMaxPixels}.");
             if (Inputs.Length == 0 && List is null) return ValidationResult.Error("give at least one image, folder or glob, or --list FILE.");
             if (Batch < 1) return ValidationResult.Error("--batch must be at least 1.");
             if (Workers is < 1) return ValidationResult.Error("--workers must be at least 1.");
-            if (Threads < 1) return ValidationResult.Error("--threads must be at least 1.");
             if (MemoryBudget < 16) return ValidationResult.Error("--memory-budget must be at least 16 (MB).");
-            if (MobileUNet.Platform.Limits.ThresholdError(Threshold) is { } threshold) return ValidationResult.Error(threshold);
-            if (MobileUNet.Platform.Limits.ThreadsError(Threads) is { } threads) return ValidationResult.Error(threads);
             if (MobileUNet.Platform.Limits.RangeError("--batch", Batch, 1, MobileUNet.Platform.Limits.MaxBatch) is { } batch) return ValidationResult.Error(batch);
             return ValidationResult.Success();
         }
@@ -111,15 +95,15 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         {
             Kinds = kinds,
             CutoutFormat = settings.CutoutFormat,
-            Threshold = settings.Threshold,
             Batch = settings.Batch,
             Workers = settings.Workers ?? Environment.ProcessorCount,
             MemoryBudgetBytes = (long)settings.MemoryBudget << 20,
             Limits = ImageLimits.WithMaxPixels(settings.MaxPixels),
             FailFast = settings.FailFast,
         };
-        // Other stages share the cores with inference: idle ONNX Runtime threads must sleep, not spin (DESIGN.md section 3).
-        using var segmenter = SegmenterFactory.Open(settings.Model, settings.Backend, new OnnxSegmenterOptions { IntraOpThreads = settings.Threads, AllowSpinning = false });
+        // Decode, post-process and encode share the cores with inference (see RuntimeSettings.Runtime).
+        using var segmenter = SegmenterFactory.Open(settings.Model, settings.Runtime(pipelined: true));
+        options = options with { Threshold = settings.Threshold ?? segmenter.Threshold };
         var photos = PhotoList.Slice(PhotoList.Expand(settings.Inputs, settings.List, exclude: settings.Out), shard);
 
         // Ctrl-C or SIGTERM (a cluster pre-empting the job) stops decoding; photos in flight finish and are recorded.

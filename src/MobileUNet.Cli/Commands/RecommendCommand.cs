@@ -3,6 +3,7 @@ using System.Text.Json;
 using MobileUNet.Benchmarks;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MobileUNet.Evaluation;
 
 namespace MobileUNet.Cli.Commands;
 

@@ -11,7 +11,7 @@ namespace MobileUNet.Cli.Commands;
 
 public sealed class ServeCommand : Command<ServeCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : RuntimeSettings
     {
         [CommandOption("-m|--model <NAME|PATH>")]
         [Description("A shipped model (person, hair), a .munet weights file (exported in memory) or an .onnx export.")]
@@ -77,11 +77,6 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         [DefaultValue(30)]
         public int TimeoutSeconds { get; init; } = 30;
 
-        [CommandOption("--threads <N>")]
-        [Description("ONNX Runtime intra-op threads (0: one per core).")]
-        [DefaultValue(0)]
-        public int Threads { get; init; }
-
         public ServeOptions ToOptions() => new()
         {
             Model = Untrained ? new ModelSource.Untrained(new ModelSpec(Alpha, Size)) : ModelSource.Parse(Model),
@@ -95,11 +90,15 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
             MaxBodyBytes = MaxBodyMb * 1024L * 1024,
             MaxPixels = MaxPixels,
             RequestTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
-            Threads = Threads,
+            // Serve's sessions never spin (ServeOptions.Runtime): request threads decode and encode on the same cores.
+            Threads = Runtime(Backend.Onnx, pipelined: false).Threads,
+            ExecutionProvider = ExecutionProvider.ToLowerInvariant(),
+            Threshold = Threshold,
         };
 
         public override ValidationResult Validate()
         {
+            if (base.Validate() is { Successful: false } runtime) return runtime;
             if (Host != "localhost" && !System.Net.IPAddress.TryParse(Host, out _))
                 return ValidationResult.Error($"--host must be an IP address or localhost, got '{Host}'.");
             if (MaxBodyMb < 1) return ValidationResult.Error("--max-body-mb must be at least 1.");

@@ -5,6 +5,7 @@ using MobileUNet.Model;
 using MobileUNet.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MobileUNet.Evaluation;
 
 namespace MobileUNet.Cli.Commands;
 

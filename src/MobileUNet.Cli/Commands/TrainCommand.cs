@@ -5,6 +5,7 @@ using MobileUNet.Platform;
 using MobileUNet.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using MobileUNet.Data;
 
 namespace MobileUNet.Cli.Commands;
 

@@ -14,7 +14,7 @@ namespace MobileUNet.Cli.Commands;
 /// <summary>`mobileunet video INPUT -o OUTPUT`: segment every frame of a video, image sequence or camera.</summary>
 public sealed class VideoCommand : Command<VideoCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : BackendSettings
     {
         [CommandArgument(0, "<INPUT>")]
         [Description("A video file, an image sequence (folder or glob such as 'frames/*.png'), or a camera (/dev/videoN).")]
@@ -37,11 +37,6 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         [Description("Temporal smoothing: EMA momentum in [[0, 1) over the probabilities (0.6 is a good start). Off by default.")]
         public double? Smooth { get; init; }
 
-        [CommandOption("--threshold <P>")]
-        [Description("Foreground threshold for the mask and the flicker measure.")]
-        [DefaultValue(0.5f)]
-        public float Threshold { get; init; } = 0.5f;
-
         [CommandOption("-m|--model <NAME|PATH>")]
         [Description("A shipped model (person, hair), a .munet weights file or an .onnx export. Default: person, unless --untrained or --alpha/--size ask for an untrained model (speed only).")]
         public string? Model { get; init; }
@@ -57,16 +52,6 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         [CommandOption("-s|--size <SIZE>")]
         [Description("Untrained model's input size. Default 128.")]
         public int? Size { get; init; }
-
-        [CommandOption("-b|--backend <BACKEND>")]
-        [Description("Inference runtime: Onnx (ONNX Runtime, the fast deploy path; a .munet is exported in memory) or Torch (TorchSharp eager).")]
-        [DefaultValue(Backend.Onnx)]
-        public Backend Backend { get; init; } = Backend.Onnx;
-
-        [CommandOption("--threads <N>")]
-        [Description("Inference threads. Default 1: the other stages need the remaining cores.")]
-        [DefaultValue(1)]
-        public int Threads { get; init; } = 1;
 
         [CommandOption("--queue <N>")]
         [Description("Capacity of each queue between stages (frames alive at once = 5 + 4 x N).")]
@@ -97,13 +82,12 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 
         public override ValidationResult Validate()
         {
+            if (base.Validate() is { Successful: false } runtime) return runtime;
             if (string.IsNullOrWhiteSpace(Output)) return ValidationResult.Error("--output is required");
             if (Smooth is < 0 or >= 1) return ValidationResult.Error("--smooth must be in [0, 1)");
             if (OptionChecks.Result(
                     Limits.RangeError("--queue", Queue, 1, Limits.MaxQueue),
-                    Limits.ThreadsError(Threads),
                     ModelSpec.InputSizeError(Size, "--size"),
-                    Limits.ThresholdError(Threshold),
                     MaxFrames is < 1 ? $"--max-frames must be at least 1, got {MaxFrames}." : null,
                     Fps > 0 && Fps <= 1000 ? null : FormattableString.Invariant($"--fps must be in (0, 1000], got {Fps}.")) is { Successful: false } limits)
                 return limits;
@@ -126,7 +110,8 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
             settings.Smooth, settings.Threshold, settings.Queue, settings.Fps, settings.MaxFrames,
             FfmpegTools.FromFfmpegPath(settings.Ffmpeg), new EncoderOptions(Preset: settings.Preset));
         var job = new VideoJob(options);
-        using var segmenter = VideoSegmenters.Open(settings.Untrained || settings.Alpha is not null || settings.Size is not null ? null : settings.Model ?? ModelChoice.Default, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Backend, settings.Threads, out var label);
+        // Decode, pre/post-processing and ffmpeg's encoder share the cores with inference (see RuntimeSettings.Runtime).
+        using var segmenter = VideoSegmenters.Open(settings.Untrained || settings.Alpha is not null || settings.Size is not null ? null : settings.Model ?? ModelChoice.Default, settings.Alpha ?? 0.5, settings.Size ?? 128, settings.Runtime(pipelined: true), out var label);
 
         // Ctrl-C stops decoding; the frames in flight drain and the file is finished properly.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -220,22 +205,17 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
 }
 
 /// <summary>
-/// The one place the video command picks its inference runtime. Swapping TorchSharp for ONNX Runtime is a change
-/// here only: everything downstream takes an <see cref="ISegmenter"/>.
+/// The model the video command runs, on the runtime it was asked for (ONNX Runtime by default, TorchSharp with
+/// <c>--backend Torch</c>); everything downstream takes an <see cref="ISegmenter"/>.
 /// </summary>
 public static class VideoSegmenters
 {
-    public static ISegmenter Open(string? modelPath, double alpha, int size, Backend backend, int threads, out string label)
+    public static ISegmenter Open(string? modelPath, double alpha, int size, RuntimeOptions runtime, out string label)
     {
-        TorchNativeLoader.EnsureLoadable();
-        TorchSharp.torch.set_num_threads(threads);
-        // Decode, pre/post-processing and ffmpeg's encoder share the cores with inference: idle ONNX Runtime
-        // threads must sleep rather than spin, or they steal those stages' time (DESIGN.md section 3).
-        var onnx = new OnnxSegmenterOptions { IntraOpThreads = threads, AllowSpinning = false };
         var segmenter = modelPath is not null
-            ? SegmenterFactory.Open(modelPath, backend, onnx)
-            : SegmenterFactory.OpenUntrained(new ModelSpec(alpha, size), backend, onnx);
-        string backendName = backend.ToString().ToLowerInvariant();
+            ? SegmenterFactory.Open(modelPath, runtime)
+            : SegmenterFactory.OpenUntrained(new ModelSpec(alpha, size), runtime);
+        string backendName = runtime.Backend.ToString().ToLowerInvariant();
         label = modelPath is not null
             ? $"{Path.GetFileName(modelPath)} ({segmenter.Spec}, {backendName})"
             : $"untrained ({segmenter.Spec}, {backendName})";

@@ -1,12 +1,13 @@
 using System.Buffers;
 using MobileUNet.Platform;
 using SkiaSharp;
+using MobileUNet.Data;
 
 namespace MobileUNet.Batch;
 
 /// <summary>
 /// Where the model's S x S probabilities become a photo's outputs: one pass over the photo's rows upsamples them
-/// (bilinear, half-pixel centres, as <see cref="Inference.FrameOps"/>) and writes every plane asked for, so no
+/// (bilinear, half-pixel centres, as <see cref="FrameOps"/>) and writes every plane asked for, so no
 /// full-size float map ever exists (48 MB at 12 MP). Then the encoders, straight from the buffers to temp files.
 /// </summary>
 internal sealed class PhotoComposer(PhotoOutputKind kinds, float threshold, CutoutFormat cutoutFormat)
@@ -186,9 +187,9 @@ internal sealed class PhotoComposer(PhotoOutputKind kinds, float threshold, Cuto
     }
 
     /// <summary>Model-size RGBA from the photo (bilinear) and the normalised CHW input.</summary>
-    public static void PreProcess(PhotoJob job, int size, Inference.Normalization normalization, byte[] small)
+    public static void PreProcess(PhotoJob job, int size, Normalization normalization, byte[] small)
     {
-        Inference.FrameOps.ResizeBilinear(job.Rgba!.Span, job.Width, job.Height, 4, small, size, size);
+        FrameOps.ResizeBilinear(job.Rgba!.Span, job.Width, job.Height, 4, small, size, size);
         normalization.ToChw(small, 4, job.Chw);
     }
 }

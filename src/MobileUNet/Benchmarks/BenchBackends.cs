@@ -1,9 +1,12 @@
+using MobileUNet.Inference;
+
 namespace MobileUNet.Benchmarks;
 
 /// <summary>
-/// The backends this build can time, by name, with the execution providers each can serve here: "torch"
-/// (TorchSharp eager, cpu) and "onnx" with the providers its runtime reports available
-/// (<c>OrtEnv.GetAvailableProviders()</c>, mapped to cpu, cuda, coreml, nnapi, xnnpack).
+/// The backends (<see cref="Backend"/>) this build can time, with the execution providers each can serve here:
+/// torch (TorchSharp eager, cpu) and onnx with the providers its runtime reports available
+/// (<see cref="RuntimeOptions.AvailableProviders"/>). The bench's records and flags name a backend by
+/// <see cref="NameOf"/>, the enum's lower-case name.
 /// </summary>
 public static class BenchBackends
 {
@@ -11,17 +14,20 @@ public static class BenchBackends
 
     static readonly Dictionary<string, Entry> Entries = BuiltIn();
 
+    /// <summary>A backend's name in bench flags and records: "onnx", "torch".</summary>
+    public static string NameOf(Backend backend) => backend.ToString().ToLowerInvariant();
+
     static Dictionary<string, Entry> BuiltIn()
     {
         var entries = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase)
         {
             // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
-            ["torch"] = new(["cpu"], _ => new TorchBackend()),
+            [NameOf(Backend.Torch)] = new([RuntimeOptions.DefaultExecutionProvider], _ => new TorchBackend()),
         };
         try
         {
             // ONNX Runtime serves the execution providers its native build reports (cpu only in the NuGet CPU package).
-            entries["onnx"] = new(OnnxBackend.AvailableProviders(), ep => new OnnxBackend(ep));
+            entries[NameOf(Backend.Onnx)] = new(RuntimeOptions.AvailableProviders(), ep => new OnnxBackend(ep));
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
         {

@@ -72,14 +72,7 @@ public sealed record BenchDocument(int SchemaVersion, DateTimeOffset CreatedUtc,
     public const int CurrentSchema = 1;
     public const double RealtimeFps = 30;
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        // Infinity can appear as FPS of a zero latency; keep the document valid JSON either way.
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    public static readonly JsonSerializerOptions JsonOptions = RecordJson.Options;
 
     /// <summary>Results whose spread flags a noisy machine.</summary>
     [JsonIgnore] public int NoisyCount => Results.Count(r => r.Noisy) + Blocks.Count(b => b.Noisy);

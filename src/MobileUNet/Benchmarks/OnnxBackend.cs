@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using MobileUNet.Export;
+using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using Microsoft.ML.OnnxRuntime;
@@ -18,31 +19,16 @@ namespace MobileUNet.Benchmarks;
 /// </summary>
 public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
 {
-    /// <summary>The bench's execution provider names and ONNX Runtime's names for them.</summary>
-    static readonly (string Name, string Ort)[] Providers =
-    [
-        ("cpu", "CPUExecutionProvider"), ("cuda", "CUDAExecutionProvider"), ("coreml", "CoreMLExecutionProvider"),
-        ("nnapi", "NnapiExecutionProvider"), ("xnnpack", "XnnpackExecutionProvider"),
-    ];
-
-    public OnnxBackend(string executionProvider = "cpu")
+    public OnnxBackend(string executionProvider = RuntimeOptions.DefaultExecutionProvider)
     {
-        var available = AvailableProviders();
-        if (!Providers.Any(p => p.Name.Equals(executionProvider, StringComparison.OrdinalIgnoreCase)))
-            throw new ArgumentException($"--ep {executionProvider}: unknown execution provider (one of {string.Join(", ", Providers.Select(p => p.Name))}).");
-        if (!available.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
-            throw new ArgumentException($"--ep {executionProvider}: this ONNX Runtime build has no {executionProvider} execution provider (available: {string.Join(", ", available)}).");
+        if (RuntimeOptions.ExecutionProviderError(executionProvider) is { } error) throw new ArgumentException(error);
         ExecutionProvider = executionProvider.ToLowerInvariant();
     }
 
-    /// <summary>The bench names of the execution providers this ONNX Runtime build reports, cpu first.</summary>
-    public static IReadOnlyList<string> AvailableProviders()
-    {
-        var ort = OrtEnv.Instance().GetAvailableProviders();
-        return [.. Providers.Where(p => ort.Contains(p.Ort)).Select(p => p.Name)];
-    }
+    /// <summary>The execution providers this ONNX Runtime build reports, cpu first.</summary>
+    public static IReadOnlyList<string> AvailableProviders() => RuntimeOptions.AvailableProviders();
 
-    public string Name => "onnx";
+    public string Name => BenchBackends.NameOf(Backend.Onnx);
     public string ExecutionProvider { get; }
     public string RuntimeName => "onnxruntime";
     public string RuntimeVersion => OrtEnv.Instance().GetVersionString();
@@ -133,34 +119,12 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     /// <summary>The spec a MobileUNet .onnx export records in its metadata; a file without it fails naming the file.</summary>
     public static ModelSpec ReadSpec(string onnxPath) => new Inference.ModelSource.File(onnxPath).ReadSpec();
 
-    SessionOptions Options(int threads)
-    {
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-        };
-        // Idle spinning threads of one live session would steal the cores of the one being timed (DESIGN.md section 3).
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        try
-        {
-            switch (ExecutionProvider)
-            {
-                case "cuda": options.AppendExecutionProvider_CUDA(); break;
-                case "coreml": options.AppendExecutionProvider_CoreML(); break;
-                case "nnapi": options.AppendExecutionProvider_Nnapi(); break;
-                case "xnnpack": options.AppendExecutionProvider("XNNPACK", new Dictionary<string, string> { ["intra_op_num_threads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture) }); break;
-            }
-        }
-        catch (OnnxRuntimeException e)
-        {
-            options.Dispose();
-            throw new ArgumentException($"--ep {ExecutionProvider}: ONNX Runtime could not start it ({e.Message.ReplaceLineEndings(" ").Trim()}).");
-        }
-        return options;
-    }
+    /// <summary>
+    /// Tuned for speed: all graph optimisations, the bench's thread count, and no spinning, since idle spinning
+    /// threads of one live session would steal the cores of the one being timed (DESIGN.md section 3).
+    /// </summary>
+    SessionOptions Options(int threads) =>
+        new RuntimeOptions { ExecutionProvider = ExecutionProvider, Threads = threads, AllowSpinning = false }.CreateSessionOptions();
 
     static void CheckCounts(int batch, int threads)
     {
@@ -255,7 +219,7 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
         /// <summary>The encoder's outputs for this runner's kind of input, run once in a session of its own.</summary>
         static Dictionary<string, float[]> EncoderOutputs(byte[] encoder, int batch)
         {
-            using var options = new SessionOptions { IntraOpNumThreads = 1 };
+            using var options = new RuntimeOptions { Threads = 1 }.CreateSessionOptions();
             using var session = new InferenceSession(encoder, options);
             var (name, meta) = session.InputMetadata.First();
             var shape = meta.Dimensions.Select((d, i) => i == 0 ? batch : (long)d).ToArray();

@@ -1,3 +1,4 @@
+using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using TorchSharp;
@@ -14,7 +15,7 @@ public sealed class TorchBackend : IBenchBackend
 {
     public TorchBackend() => TorchNativeLoader.EnsureLoadable();
 
-    public string Name => "torch";
+    public string Name => BenchBackends.NameOf(Backend.Torch);
     public string ExecutionProvider => "cpu";
     public string RuntimeName => "libtorch";
     public string RuntimeVersion => torch.__version__;
@@ -70,7 +71,7 @@ public sealed class TorchBackend : IBenchBackend
             this.net = net;
             this.part = part;
             net.eval();
-            torch.set_num_threads(threads);
+            TorchNativeLoader.SetThreads(threads);
             int s = net.Spec.InputSize;
             input = randn(batch, 3, s, s);
             if (part == BenchPart.Decoder)
@@ -121,7 +122,7 @@ public sealed class TorchBackend : IBenchBackend
         {
             this.block = block;
             block.eval();
-            torch.set_num_threads(threads);
+            TorchNativeLoader.SetThreads(threads);
             input = randn(batch, shape.InChannels, shape.InputSize, shape.InputSize);
         }
 

@@ -23,7 +23,7 @@ public sealed class RgbaImage
     public RgbaImage Resize(int width, int height)
     {
         var result = new RgbaImage(width, height);
-        Inference.FrameOps.ResizeBilinear(Pixels, Width, Height, 4, result.Pixels, width, height);
+        FrameOps.ResizeBilinear(Pixels, Width, Height, 4, result.Pixels, width, height);
         return result;
     }
 }

@@ -20,7 +20,7 @@ public static class ExportLatency
     public static IReadOnlyList<ExportLatencyResult> Measure(IReadOnlyList<ExportVariant> variants, int threads, int runs,
         int runsPerRound = 10, IProgress<double>? progress = null, string? optimizedGraphDir = null)
     {
-        var options = new OnnxSegmenterOptions { IntraOpThreads = threads, AllowSpinning = false };
+        var options = new RuntimeOptions { Threads = threads, AllowSpinning = false };
         if (optimizedGraphDir is not null) Directory.CreateDirectory(optimizedGraphDir);
         var segmenters = variants.Select(v => OnnxSegmenter.FromBytes(v.Onnx, v.Label, optimizedGraphDir is null ? options
             : options with { OptimizedModelPath = Path.Combine(optimizedGraphDir, v.Label + ".optimized.onnx") })).ToList();

@@ -1,5 +1,4 @@
 using MobileUNet.Data;
-using MobileUNet.Inference;
 
 namespace MobileUNet.Export;
 

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using MobileUNet.Inference;
 using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
@@ -168,7 +169,8 @@ static class Int8Quantizer
             probe.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)OnnxElementType.Float } } });
         names.Add(OnnxExporter.InputName);
 
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        // Unfused, so that every activation the quantizer will wrap is seen; otherwise the usual session settings.
+        using var options = new RuntimeOptions { GraphOptimization = GraphOptimizationLevel.ORT_DISABLE_ALL }.CreateSessionOptions();
         using var session = new InferenceSession(probe.ToByteArray(), options);
         var outputNames = session.OutputMetadata.Keys.ToList();
         var ranges = names.ToDictionary(n => n, _ => (Min: float.PositiveInfinity, Max: float.NegativeInfinity));

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using MobileUNet.Inference;
+using MobileUNet.Data;
 
 namespace MobileUNet.Export;
 

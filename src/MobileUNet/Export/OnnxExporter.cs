@@ -4,6 +4,7 @@ using MobileUNet.Platform;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using MobileUNet.Data;
 
 namespace MobileUNet.Export;
 

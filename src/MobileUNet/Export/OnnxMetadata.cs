@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MobileUNet.Inference;
 using MobileUNet.Model;
+using MobileUNet.Data;
 
 namespace MobileUNet.Export;
 

@@ -1,4 +1,5 @@
 using MobileUNet.Model;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 
@@ -9,6 +10,12 @@ namespace MobileUNet.Inference;
 public interface ISegmenter : IDisposable
 {
     ModelSpec Spec { get; }
+
+    /// <summary>The foreground threshold used when a model records none.</summary>
+    const float DefaultThreshold = 0.5f;
+
+    /// <summary>Foreground when probability &gt;= this: the threshold the model records (ONNX metadata), else 0.5.</summary>
+    float Threshold => DefaultThreshold;
 
     /// <summary>The normalisation the model was trained with; callers apply it (see <see cref="Normalization.ToChw"/>).</summary>
     Normalization Normalization { get; }

@@ -3,6 +3,7 @@ using MobileUNet.Export;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using Onnx;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 
@@ -151,16 +152,20 @@ public abstract record ModelSource
             return (OnnxExporter.ToBytes(model, new OnnxExportOptions { Normalization = normalization }), this is Untrained ? Label : PathFor(Backend.Torch));
     }
 
-    /// <summary>Opens a segmenter on the chosen backend.</summary>
-    public ISegmenter Open(Backend backend, OnnxSegmenterOptions? onnxOptions = null)
+    /// <summary>Opens a segmenter on <paramref name="backend"/> with the default runtime settings.</summary>
+    public ISegmenter Open(Backend backend) => Open(new RuntimeOptions { Backend = backend });
+
+    /// <summary>Opens a segmenter on the backend, execution provider and threads of <paramref name="runtime"/>.</summary>
+    public ISegmenter Open(RuntimeOptions runtime)
     {
-        if (backend == Backend.Torch)
+        if (runtime.Backend == Backend.Torch)
         {
             var (model, normalization) = LoadTorch();
+            runtime.ApplyTorchThreads();
             return new TorchSegmenter(model, normalization, ownsModel: true);
         }
         var (bytes, source) = OnnxBytes();
-        return OnnxSegmenter.FromBytes(bytes, source, onnxOptions);
+        return OnnxSegmenter.FromBytes(bytes, source, runtime);
     }
 
     /// <summary>The metadata of an ONNX file this project wrote (export or import); fails naming the file otherwise.</summary>

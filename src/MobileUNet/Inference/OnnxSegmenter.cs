@@ -3,44 +3,9 @@ using MobileUNet.Export;
 using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
-
-/// <summary>How an ONNX Runtime session is tuned. Defaults favour one session running alone.</summary>
-public sealed record OnnxSegmenterOptions
-{
-    /// <summary>Intra-op threads; 0 lets ONNX Runtime use one per physical core.</summary>
-    public int IntraOpThreads { get; init; }
-
-    /// <summary>
-    /// Whether idle intra-op threads spin waiting for work. Spinning lowers one session's latency but steals the
-    /// cores of every other live session (DESIGN.md section 3): turn it off when several sessions share a process.
-    /// </summary>
-    public bool AllowSpinning { get; init; } = true;
-
-    /// <summary>Where ONNX Runtime writes the graph it actually runs (after fusions), to see what was fused.</summary>
-    public string? OptimizedModelPath { get; init; }
-
-    internal SessionOptions Create()
-    {
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = IntraOpThreads,
-            InterOpNumThreads = 1,
-            EnableMemoryPattern = true,
-            EnableCpuMemArena = true,
-            // ONNX Runtime's own (coloured, multi-line) warnings and errors would bury our one-line error.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-        };
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
-        // Weight pre-packing (MLAS' blocked layouts computed once at load) is ONNX Runtime's default; say so.
-        options.AddSessionConfigEntry("session.disable_prepacking", "0");
-        if (OptimizedModelPath is not null) options.OptimizedModelFilePath = OptimizedModelPath;
-        return options;
-    }
-}
 
 /// <summary>
 /// Runs an exported MobileUNet with ONNX Runtime. The input and output tensors are created once over pinned
@@ -108,24 +73,24 @@ public sealed class OnnxSegmenter : ISegmenter
     }
 
     /// <summary>Opens an exported file; a missing, non-ONNX or truncated file, or one that is not a whole MobileUNet, fails with a message naming it.</summary>
-    public static OnnxSegmenter Open(string path, OnnxSegmenterOptions? options = null)
+    public static OnnxSegmenter Open(string path, RuntimeOptions? options = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.", path);
         OnnxWeights.RequireFinite(File.ReadAllBytes(path), path);
         return Create(() =>
         {
-            using var so = (options ?? new()).Create();
+            using var so = (options ?? new()).CreateSessionOptions();
             return new InferenceSession(path, so);
         }, path);
     }
 
     /// <summary>Opens a model held in memory (e.g. just exported); <paramref name="source"/> names it in errors.</summary>
-    public static OnnxSegmenter FromBytes(byte[] model, string source, OnnxSegmenterOptions? options = null)
+    public static OnnxSegmenter FromBytes(byte[] model, string source, RuntimeOptions? options = null)
     {
         OnnxWeights.RequireFinite(model, source);
         return Create(() =>
         {
-            using var so = (options ?? new()).Create();
+            using var so = (options ?? new()).CreateSessionOptions();
             return new InferenceSession(model, so);
         }, source);
     }
@@ -147,6 +112,7 @@ public sealed class OnnxSegmenter : ISegmenter
     public string Source { get; }
     public OnnxMetadata Metadata { get; }
     public ModelSpec Spec => Metadata.Spec;
+    public float Threshold => Metadata.Threshold;
     public Normalization Normalization => Metadata.Normalization;
 
     public void Run(ReadOnlySpan<float> chw, Span<float> probabilities)

@@ -1,5 +1,6 @@
 using MobileUNet.Model;
 using static TorchSharp.torch;
+using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 

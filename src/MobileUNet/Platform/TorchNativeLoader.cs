@@ -27,6 +27,16 @@ public static class TorchNativeLoader
     /// <summary>Call before the first TorchSharp call; idempotent and thread-safe.</summary>
     public static LibStdCxxCompatibility? EnsureLoadable() => Applied.Value;
 
+    /// <summary>
+    /// The one place torch's intra-op thread count is set (process-wide in libtorch); 0 or less keeps its default.
+    /// Loads the native libraries first.
+    /// </summary>
+    public static void SetThreads(int threads)
+    {
+        EnsureLoadable();
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+    }
+
     /// <summary>The glue library this process will load, or null when there is none (not Linux, not found).</summary>
     public static string? FindGlueLibrary()
     {

@@ -4,6 +4,7 @@ using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using TorchSharp;
+using MobileUNet.Data;
 
 namespace MobileUNet.Training;
 

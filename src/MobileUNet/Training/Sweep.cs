@@ -1,7 +1,6 @@
-using MobileUNet.Benchmarks;
 using MobileUNet.Data;
-using MobileUNet.Inference;
 using MobileUNet.Model;
+using MobileUNet.Evaluation;
 
 namespace MobileUNet.Training;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using MobileUNet.Data;
 using MobileUNet.Evaluation;
-using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using TorchSharp;
@@ -59,7 +58,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
     TrainResult RunLocked(string runDir, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel)
     {
         TorchNativeLoader.EnsureLoadable();
-        torch.set_num_threads(options.Threads);
+        TorchNativeLoader.SetThreads(options.Threads);
         // libtorch 2.10's oneDNN convolutions are wrong on this machine kind (forward values off, NaN input
         // gradients at b18 in backward); EnsureLoadable's probe detects that and switches libtorch to its native
         // kernels (TorchCpuBackend), which train cleanly.

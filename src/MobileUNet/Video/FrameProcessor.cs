@@ -1,4 +1,5 @@
 using MobileUNet.Inference;
+using MobileUNet.Data;
 
 namespace MobileUNet.Video;
 

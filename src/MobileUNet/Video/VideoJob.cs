@@ -9,7 +9,7 @@ public sealed record VideoJobOptions(
     OutputKind Kind = OutputKind.Overlay,
     BackgroundSpec? Background = null,
     double? Smoothing = null,
-    float Threshold = 0.5f,
+    float? Threshold = null,
     int QueueCapacity = 4,
     double SequenceFps = 25,
     long? MaxFrames = null,
@@ -55,7 +55,7 @@ public sealed record VideoReport(
 /// <summary>
 /// Runs a whole video: probe, decode with ffmpeg, the frame pipeline over any <see cref="ISegmenter"/>, encode
 /// with ffmpeg into a temp file renamed into place at the end. The segmenter is handed in, so the runtime
-/// behind it (TorchSharp today, ONNX Runtime for deployment) is the caller's one-line choice.
+/// behind it (ONNX Runtime by default, TorchSharp on request) is the caller's choice.
 /// </summary>
 public sealed class VideoJob
 {
@@ -86,8 +86,10 @@ public sealed class VideoJob
         int w = Probe.Width, h = Probe.Height;
         byte[]? backgroundImage = options.Kind == OutputKind.Background && options.Background is { Kind: BackgroundKind.Image, ImagePath: { } img }
             ? StillImage.DecodeRgb(tools, img, w, h) : null;
-        var composer = new FrameComposer(options.Kind, w, h, options.Threshold, options.Background, backgroundImage);
-        var processor = new FrameProcessor(segmenter, composer, w, h, options.Smoothing, options.Threshold);
+        // Unless given, the threshold is the one the model records.
+        float threshold = options.Threshold ?? segmenter.Threshold;
+        var composer = new FrameComposer(options.Kind, w, h, threshold, options.Background, backgroundImage);
+        var processor = new FrameProcessor(segmenter, composer, w, h, options.Smoothing, threshold);
         var pipeline = new FramePipeline(processor, new PipelineOptions(options.QueueCapacity));
         Stats = pipeline.Stats;
 

@@ -1,8 +1,8 @@
 using Google.Protobuf;
-using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using Onnx;
+using MobileUNet.Data;
 
 namespace MobileUNet.Export.Tflite;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace MobileUNet.Inference;
+namespace MobileUNet.Data;
 
 /// <summary>
 /// Per-channel normalisation applied to RGB values scaled to [0, 1]: (v - mean) / std. Recorded with a model

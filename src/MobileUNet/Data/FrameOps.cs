@@ -1,4 +1,4 @@
-namespace MobileUNet.Inference;
+namespace MobileUNet.Data;
 
 /// <summary>
 /// Resampling between a photo or video frame and the model's S x S grid, on plain interleaved buffers so image
