@@ -27,17 +27,22 @@ results=artifacts/test-results
 rm -rf "$results"
 mkdir -p "$results"
 
-dotnet test MobileUNet.sln --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
+# One TRX file per test project (a shared file name would be overwritten by the last project to finish).
+dotnet test MobileUNet.sln --logger "trx;LogFilePrefix=results" --results-directory "$results" "$@"
 status=$?
 
-trx="$results/results.trx"
-if [ ! -f "$trx" ]; then
+shopt -s nullglob
+trxs=("$results"/results*.trx)
+if [ ${#trxs[@]} -eq 0 ]; then
   echo "0 passed, 0 failed (no test results: the build or the test host failed)"
   exit $(( status == 0 ? 1 : status ))
 fi
-counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-passed=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
-failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+passed=0 failed=0
+for trx in "${trxs[@]}"; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  passed=$(( passed + $(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters") ))
+  failed=$(( failed + $(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters") ))
+done
 
 # The installable tool (README "Install"): pack, install into a temporary tool path, run the installed tool.
 # Counted as one more test; SKIP_PACK_INSTALL=1 leaves it out (about 1-2 minutes on 2 cores).
