@@ -79,6 +79,26 @@ public class TrainEvalCliTests
     }
 
     [Fact]
+    public void Eval_split_scores_the_side_of_the_training_split_asked_for()
+    {
+        var data = Path.Combine(TestData.TempDir(), "synth");
+        Assert.Equal(0, Cli.Run("data", "synth", "-o", data, "--count", "20", "--size", "64", "--seed", "5").ExitCode);
+        int Scored(string split)
+        {
+            var json = Path.Combine(TestData.TempDir(), split + ".json");
+            var r = Cli.Run("eval", "-m", TinyModel.Value, "--data", data, "--split", split, "--json", json);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            return doc.RootElement.GetProperty("perImage").GetArrayLength();
+        }
+        var (train, validation) = SubsetDataset.Split(new FolderPairsDataset(data));
+        Assert.Equal(validation.Count, Scored("Validation"));
+        Assert.Equal(train.Count, Scored("Training"));
+        Assert.Equal(20, Scored("All"));
+        Assert.InRange(validation.Count, 1, 19);
+    }
+
+    [Fact]
     public void Data_synth_writes_a_folder_pairs_dataset_that_loads()
     {
         var outDir = Path.Combine(TestData.TempDir(), "synth");

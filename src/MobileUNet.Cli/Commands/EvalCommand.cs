@@ -42,6 +42,11 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("Also write the report (per image and mean) as JSON.")]
         public string? Json { get; init; }
 
+        [CommandOption("--split <PART>")]
+        [Description("With a dataset: All, or the Validation / Training side of the split `train` makes of it (by person for LFW names), to score a model on photos its training never saw. Default All.")]
+        [DefaultValue(DatasetSplit.All)]
+        public DatasetSplit Split { get; init; } = DatasetSplit.All;
+
         public override ValidationResult Validate()
         {
             var data = base.Validate();
@@ -54,7 +59,14 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         // An unwritable or input-clobbering --json fails now, not after the whole evaluation.
         if (settings.Json is not null) OutputPaths.CheckFile(settings.Json, settings.Model, settings.Data, settings.Voc, settings.LfwImages, settings.LfwMasks);
         using var segmenter = SegmenterFactory.Open(settings.Model, RuntimeSettings.Options(settings.Backend, settings.Threads, settings.ExecutionProvider, pipelined: false));
-        var dataset = settings.Dataset() ?? new MobileUNet.Data.SynthValidationSet(settings.Synthesizer(segmenter.Spec.InputSize), settings.ValCount, settings.ValSeed);
+        var dataset = settings.Dataset() is { } data
+            ? settings.Split switch
+            {
+                DatasetSplit.Validation => MobileUNet.Data.SubsetDataset.Split(data).Validation,
+                DatasetSplit.Training => MobileUNet.Data.SubsetDataset.Split(data).Train,
+                _ => data,
+            }
+            : new MobileUNet.Data.SynthValidationSet(settings.Synthesizer(segmenter.Spec.InputSize), settings.ValCount, settings.ValSeed);
         var report = Run(segmenter, dataset, settings.Model, settings.Threshold ?? segmenter.Threshold, cancellationToken);
         Print(report);
         if (settings.Json is not null) WriteJson(settings.Json, report);
@@ -98,3 +110,6 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         public void Report(int value) => report(value);
     }
 }
+
+/// <summary>Which side of <c>train</c>'s split of a dataset <c>eval</c> scores.</summary>
+public enum DatasetSplit { All, Validation, Training }
