@@ -24,5 +24,5 @@ for m in "${models[@]}"; do
   name=$(basename "$m")
   echo "== $name: $(stat -c %s "$m") bytes"
   mu eval -m "$m" --data "$data" --json "$out/eval-$name.json" | grep -E "mean|pooled"
-  mu bench --model "$m" --threads 1,2 --budget-seconds 10 -o "$out/bench-$name" | grep -E "^\| (onnx|torch)" || true
+  mu bench --model "$m" --backend onnx --threads 1,2 --budget-seconds 10 -o "$out/bench-$name" | grep -E "^\| (onnx|torch)" || true
 done
