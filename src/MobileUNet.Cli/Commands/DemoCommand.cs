@@ -124,6 +124,9 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
 
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
             $"[bold]validation IoU (composites, pooled): {onComposites.Pooled.IoU:0.0000}[/]; VOC person IoU (pooled): {onVoc.Pooled.IoU:0.0000}; training {report.TrainingImagesPerSecond:0.0} img/s on {options.Threads} threads");
+        if (shipped is not null)
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                $"[bold]shipped {shipped.Model} model, VOC person IoU (pooled): {shipped.VocPersonPooled.IoU:0.0000}[/] (mean per image {shipped.VocPersonMean.IoU:0.0000})");
         var where = new Table().Title("written").AddColumns("what", "where");
         where.AddRow("best / last checkpoint", $"{Markup.Escape(result.BestCheckpoint)}, {Markup.Escape(result.LastCheckpoint)}");
         where.AddRow("metrics log, chart", Markup.Escape($"{Path.Combine(settings.Out, TrainingLog.Csv)}, {Path.Combine(settings.Out, TrainingLog.JsonFile)}, {Path.Combine(settings.Out, TrainingLog.Chart)}"));
