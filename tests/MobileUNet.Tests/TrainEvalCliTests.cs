@@ -8,14 +8,7 @@ namespace MobileUNet.Tests;
 /// <summary>The real `mobileunet` program on real files: outputs, and one-line errors with no partial outputs.</summary>
 public class TrainEvalCliTests
 {
-    static readonly Lazy<string> TinyModel = new(() =>
-    {
-        Torch.EnsureReady();
-        var path = Path.Combine(TestData.TempDir(), "tiny.munet");
-        using var model = new Model.MobileUNet(new ModelSpec(0.25, 32));
-        WeightsFile.Save(model, path, Training.Checkpoint.Extra(Normalization.ImageNet, null));
-        return path;
-    });
+    static Lazy<string> TinyModel => TinyMunet.Path;
 
     static void AssertOneLineError(Cli.Result r, string mustName)
     {
