@@ -85,6 +85,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Fine-tune: start from a shipped model (person, hair) or a saved .munet of the same alpha and upsampling (any size).")]
         public string? Init { get; init; }
 
+        [CommandOption("--encoder-weights <MANIFEST>")]
+        [Description("Start the encoder from a pretrained MobileNet v1 in TF.js format: the weights manifest (.json, shards beside it), e.g. ssd_mobilenetv1_model-weights_manifest.json of npm @vladmandic/face-api. Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels.")]
+        public string? EncoderWeights { get; init; }
+
         [CommandOption("--resume")]
         [Description("Continue the run in --out from its last finished epoch.")]
         public bool Resume { get; init; }
@@ -112,13 +116,14 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Threads = Threads ?? Environment.ProcessorCount,
             TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
             InitWeights = Init is null ? null : ModelSource.Parse(Init).TrainableWeights(),
+            EncoderWeights = EncoderWeights,
         };
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         // Output problems surface now, not after the first epoch; the checkpoints must not overwrite --init.
-        OutputPaths.CheckFolder(settings.Out, settings.Init, settings.Data, settings.Voc, settings.Mix);
+        OutputPaths.CheckFolder(settings.Out, settings.Init, settings.Data, settings.Voc, settings.Mix, settings.EncoderWeights);
         OutputPaths.CheckFile(Path.Combine(settings.Out, Checkpoint.Best), settings.Init);
         OutputPaths.CheckFile(Path.Combine(settings.Out, Checkpoint.Last), settings.Init);
         var options = settings.ToOptions();

@@ -37,6 +37,8 @@ public sealed record TrainOptions
     public TimeSpan? TimeBudget { get; init; }
     /// <summary>A .munet whose weights start the run (fine-tuning) instead of a fresh initialisation.</summary>
     public string? InitWeights { get; init; }
+    /// <summary>A TF.js weights manifest of a pretrained MobileNet v1 that starts the encoder (<see cref="Model.PretrainedEncoder"/>).</summary>
+    public string? EncoderWeights { get; init; }
 
     public void Validate() => Limits.Check(
         Limits.RangeError("--epochs", Epochs, 1, Limits.MaxEpochs),
@@ -45,7 +47,8 @@ public sealed record TrainOptions
         LearningRate > 0 && double.IsFinite(LearningRate) ? null : FormattableString.Invariant($"--lr must be positive and finite, got {LearningRate}."),
         Limits.ThreadsError(Threads),
         TimeBudget is { } budget && budget < TimeSpan.Zero ? FormattableString.Invariant($"--minutes must be positive, got {budget.TotalMinutes}.") : null,
-        Limits.RangeError("--step-every", StepEveryEpochs, 1, Limits.MaxEpochs));
+        Limits.RangeError("--step-every", StepEveryEpochs, 1, Limits.MaxEpochs),
+        InitWeights is not null && EncoderWeights is not null ? "--init and --encoder-weights both choose the starting weights; give one." : null);
 }
 
 /// <summary>Where training samples come from: each is an S x S photo + mask, a pure function of (seed, index).</summary>

@@ -81,6 +81,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         using var model = new Model.MobileUNet(options.Spec);
         using var optimizer = CreateOptimizer(model);
         if (state is null && options.InitWeights is { } init) WeightsFile.LoadInto(model, init, anyInputSize: true);
+        if (state is null && options.EncoderWeights is { } encoderWeights) PretrainedEncoder.LoadInto(model, encoderWeights, normalization);
         if (state is not null)
         {
             WeightsFile.LoadInto(model, lastPath);
