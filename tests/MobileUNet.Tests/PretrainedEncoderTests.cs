@@ -139,7 +139,9 @@ public sealed class PretrainedEncoderTests : IDisposable
             target.copy_(tensor(q.Select(b => (float)(min + scale * b)).ToArray()));
             weights.Add(new JsonObject
             {
-                ["name"] = name, ["shape"] = new JsonArray(target.shape[0]), ["dtype"] = "float32",
+                ["name"] = name,
+                ["shape"] = new JsonArray(target.shape[0]),
+                ["dtype"] = "float32",
                 ["quantization"] = new JsonObject { ["dtype"] = "uint8", ["min"] = min, ["scale"] = scale },
             });
             bin.Write(q);
