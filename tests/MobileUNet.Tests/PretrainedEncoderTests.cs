@@ -100,6 +100,22 @@ public sealed class PretrainedEncoderTests : IDisposable
             Assert.Throws<InvalidDataException>(() => PretrainedEncoder.LoadInto(model, Path.Combine(dir, "garbage.json"), Normalization.ImageNet)).Message);
     }
 
+    [Fact]
+    public void The_shipped_encoder_is_found_by_name_and_loads_into_any_width()
+    {
+        var manifest = Inference.ModelSource.PretrainedEncoderPath("mobilenet-v1");
+        var tensors = TfjsWeights.Read(manifest);
+        Torch.EnsureReady();
+        using var model = new Model.MobileUNet(new ModelSpec(0.25, 64));
+        PretrainedEncoder.LoadInto(model, manifest, Normalization.ImageNet);
+        // b03's depthwise batch norm carries over as stored (first 32 of its 128 channels at alpha 0.25).
+        var expected = tensors["MobilenetV1/Conv2d_3_depthwise/BatchNorm/moving_variance"].Values.Take(32).ToArray();
+        Assert.Equal(expected, model.state_dict()["encoder.b03.bn1.running_var"].data<float>().ToArray());
+
+        var e = Assert.Throws<FileNotFoundException>(() => Inference.ModelSource.PretrainedEncoderPath("mobilenet-v9"));
+        Assert.Contains("shipped: mobilenet-v1", e.Message);
+    }
+
     // An alpha-1 model with random BN scales, shifts and statistics, so that folding them is visible.
     static Model.MobileUNet RandomisedModel()
     {

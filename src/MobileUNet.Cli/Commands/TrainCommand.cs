@@ -85,8 +85,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Fine-tune: start from a shipped model (person, hair) or a saved .munet of the same alpha and upsampling (any size).")]
         public string? Init { get; init; }
 
-        [CommandOption("--encoder-weights <MANIFEST>")]
-        [Description("Start the encoder from a pretrained MobileNet v1 in TF.js format: the weights manifest (.json, shards beside it), e.g. ssd_mobilenetv1_model-weights_manifest.json of npm @vladmandic/face-api. Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels.")]
+        [CommandOption("--encoder-weights <NAME|MANIFEST>")]
+        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/) or a TF.js weights manifest (.json, shards beside it). Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md).")]
         public string? EncoderWeights { get; init; }
 
         [CommandOption("--resume")]
@@ -116,7 +116,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Threads = Threads ?? Environment.ProcessorCount,
             TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
             InitWeights = Init is null ? null : ModelSource.Parse(Init).TrainableWeights(),
-            EncoderWeights = EncoderWeights,
+            EncoderWeights = EncoderWeights is null ? null : ModelSource.PretrainedEncoderPath(EncoderWeights),
         };
     }
 

@@ -72,6 +72,20 @@ public abstract record ModelSource
         return new Shipped(nameOrPath, weights, System.IO.File.Exists(onnx) ? onnx : null);
     }
 
+    /// <summary>
+    /// A <c>--encoder-weights</c> argument: an existing TF.js weights manifest, or the name of a pretrained encoder
+    /// shipped in <c>models/encoders/NAME/</c> (its <c>weights_manifest.json</c>).
+    /// </summary>
+    public static string PretrainedEncoderPath(string nameOrPath)
+    {
+        if (System.IO.File.Exists(nameOrPath)) return nameOrPath;
+        var folder = System.IO.Path.Combine(ShippedFolder, "encoders");
+        var manifest = System.IO.Path.Combine(folder, nameOrPath, "weights_manifest.json");
+        if (nameOrPath.Length > 0 && nameOrPath.IndexOfAny(['/', '\\', '.']) < 0 && System.IO.File.Exists(manifest)) return manifest;
+        var names = Directory.Exists(folder) ? Directory.EnumerateDirectories(folder).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal).ToList() : [];
+        throw new FileNotFoundException($"{nameOrPath}: no such weights manifest or shipped encoder (shipped: {(names.Count > 0 ? string.Join(", ", names) : "none")}).", nameOrPath);
+    }
+
     /// <summary>Tells a .munet from an .onnx by content: the weights magic, or else a parseable ONNX protobuf.</summary>
     public static ModelFileKind Sniff(string path)
     {
