@@ -54,6 +54,11 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         [DefaultValue(200)]
         public int ValCount { get; init; } = 200;
 
+        [CommandOption("--encoder-weights <NAME|MANIFEST|none>")]
+        [Description("Pretrained encoder the quick model starts from (see train --encoder-weights); none trains from scratch.")]
+        [DefaultValue("mobilenet-v1")]
+        public string EncoderWeights { get; init; } = "mobilenet-v1";
+
         [CommandOption("--fresh")]
         [Description("Delete an earlier demo run in --out and train from scratch.")]
         public bool Fresh { get; init; }
@@ -81,6 +86,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             Threads = settings.Threads ?? Environment.ProcessorCount,
             TimeBudget = TimeSpan.FromMinutes(settings.Minutes),
             Seed = 1,
+            EncoderWeights = settings.EncoderWeights == "none" ? null : ModelSource.PretrainedEncoderPath(settings.EncoderWeights),
         };
         options.Validate();
         Platform.OutputPaths.CheckFolder(settings.Out);
@@ -92,7 +98,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         var voc = new VocDataset(DefaultData.Voc);
         var demoPhotos = PredictCommand.Inputs(DefaultData.Demo).Concat(PredictCommand.Inputs(Path.Combine(DefaultData.Voc, "JPEGImages"))).ToList();
 
-        AnsiConsole.MarkupLineInterpolated($"[bold]demo[/]: training {spec.Label} on {synth.Size}px composites of {DefaultData.Cutouts} over {DefaultData.Backgrounds}, {settings.Minutes.ToString(CultureInfo.InvariantCulture)} min budget, {options.Threads} threads{(resume ? " (continuing the earlier run)" : "")}");
+        AnsiConsole.MarkupLineInterpolated($"[bold]demo[/]: training {spec.Label} on {synth.Size}px composites of {DefaultData.Cutouts} over {DefaultData.Backgrounds}, {settings.Minutes.ToString(CultureInfo.InvariantCulture)} min budget, {options.Threads} threads, {(options.EncoderWeights is null ? "encoder from scratch" : $"encoder from {settings.EncoderWeights}")}{(resume ? " (continuing the earlier run)" : "")}");
         var result = TrainingView.Run(new Trainer(options, new SynthTrainingSource(synth), validation, Normalization.ImageNet), options, settings.Out, resume, cancellationToken);
         TrainingView.PrintHistory(result);
 
