@@ -36,7 +36,8 @@ public sealed record BenchProgress(int Done, int Total, string Current);
 /// <summary>Runs a <see cref="BenchPlan"/>: builds each backend, times every configuration, returns the records.</summary>
 public static class BenchStudy
 {
-    static (long Parameters, long Macs) Size(ModelSummary summary, BenchPart part) => part switch
+    /// <summary>Parameters and MACs of one timed part, from the model summary (an independent walk of the network).</summary>
+    public static (long Parameters, long Macs) Size(ModelSummary summary, BenchPart part) => part switch
     {
         BenchPart.Encoder => (summary.EncoderParameters, summary.EncoderMacs),
         BenchPart.Decoder => (summary.DecoderParameters, summary.DecoderMacs),
