@@ -29,8 +29,18 @@ static class BenchQuery
     /// <summary>Largest input side served for benching: above the grid's 224, modest enough that an export stays small.</summary>
     public const int MaxSize = 256;
 
-    /// <summary>Most timed runs one configuration may post (and the page may be asked for).</summary>
-    public const int MaxRuns = 10_000;
+    /// <summary>
+    /// Most timed runs one configuration may post (and the page may be asked for): the full grid with parts and
+    /// blocks on two backends at this many runs still posts under <see cref="BrowserBench.MaxBodyBytes"/>.
+    /// </summary>
+    public const int MaxRuns = 2000;
+
+    /// <summary>
+    /// Runs per configuration unless the page asks otherwise. The page stops at the budget's seconds or at this
+    /// count; it does not re-implement the CLI's stop-when-stable rule (the server replays that rule to mark
+    /// each posted result stable or not), so a cap keeps fast configurations from running the whole budget.
+    /// </summary>
+    public const int DefaultPageRuns = 300;
 
     public const double MaxSeconds = 60;
     public const int MaxWarmupRuns = 100;
@@ -90,7 +100,7 @@ static class BenchQuery
         if (query["seconds"] is { Count: > 0 } sec && !(double.TryParse(sec, NumberStyles.Float, Inv, out seconds) && seconds > 0 && seconds <= MaxSeconds))
             throw Bad($"seconds must be a number in (0, {MaxSeconds}], got '{sec}'.");
         var defaults = new BenchBudget();
-        int maxRuns = Count(query["runs"], "runs", 1, MaxRuns, MaxRuns);
+        int maxRuns = Count(query["runs"], "runs", 1, MaxRuns, DefaultPageRuns);
         int warmupRuns = Count(query["warmup"], "warmup", 0, MaxWarmupRuns, defaults.WarmupRuns);
         // The CLI's budget, scaled to the page's seconds: warm-up never takes more than a quarter of it.
         var budget = new BenchBudget(seconds, Math.Min(defaults.MinRuns, maxRuns), maxRuns, Math.Min(defaults.WarmupSeconds, seconds / 4), warmupRuns);
