@@ -37,7 +37,10 @@ static class ImageRequest
                 await stream.ReadExactlyAsync(bytes, cancellation).ConfigureAwait(false);
                 return bytes;
             }
-            return await ReadCappedAsync(request.Body, request.ContentLength, maxBytes, cancellation).ConfigureAwait(false);
+            var raw = await ReadCappedAsync(request.Body, request.ContentLength, maxBytes, cancellation).ConfigureAwait(false);
+            if (raw.Length == 0)
+                throw new ServeError(StatusCodes.Status400BadRequest, $"empty body: send an image ({Formats}) as the body or as multipart field '{FormField}'.");
+            return raw;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -55,7 +58,7 @@ static class ImageRequest
     }
 
     /// <summary>Reads a raw body, stopping one byte past the limit (the server's own limit may be off, e.g. in-process).</summary>
-    static async Task<byte[]> ReadCappedAsync(Stream body, long? declared, long maxBytes, CancellationToken cancellation)
+    internal static async Task<byte[]> ReadCappedAsync(Stream body, long? declared, long maxBytes, CancellationToken cancellation)
     {
         using var buffer = new MemoryStream(declared is > 0 and var n ? (int)Math.Min(n, maxBytes) : 64 * 1024);
         var chunk = new byte[81920];
@@ -66,12 +69,10 @@ static class ImageRequest
             buffer.Write(chunk, 0, read);
             if (buffer.Length > maxBytes) throw TooLarge(null, maxBytes);
         }
-        if (buffer.Length == 0)
-            throw new ServeError(StatusCodes.Status400BadRequest, $"empty body: send an image ({Formats}) as the body or as multipart field '{FormField}'.");
         return buffer.ToArray();
     }
 
-    static ServeError TooLarge(long? size, long maxBytes) => new(StatusCodes.Status413PayloadTooLarge,
+    internal static ServeError TooLarge(long? size, long maxBytes) => new(StatusCodes.Status413PayloadTooLarge,
         size is { } n ? $"request body is {n:N0} bytes, over the {maxBytes:N0}-byte limit." : $"request body is over the {maxBytes:N0}-byte limit.");
 
     /// <summary>The format by its signature: anything but a format the reader decodes is 415, before any decoding.</summary>

@@ -4,7 +4,7 @@ namespace MobileUNet.Serve;
 
 /// <summary>
 /// The OpenAPI 3.0 description of the API, written by hand (the shared framework has no generator, and the API
-/// is four paths): what clients and API tools read at <c>/openapi.json</c>.
+/// is a handful of paths): what clients and API tools read at <c>/openapi.json</c>.
 /// </summary>
 static class OpenApiDocument
 {
@@ -75,6 +75,12 @@ static class OpenApiDocument
         },
         "/v1/model.onnx": { "get": { "summary": "The ONNX export being served (the camera page runs it in the browser)", "responses": { "200": { "description": "ONNX model", "content": { "application/octet-stream": {} } } } } },
         "/v1/model": { "get": { "summary": "Facts of the served model", "responses": { "200": { "description": "spec, input size, threshold, normalisation", "content": { "application/json": {} } } } } },
+        "/v1/bench/plan": { "get": { "summary": "What the /bench page times: the bench grid (alpha, size lists; default the CLI bench's), parts, blocks and the budget (seconds, runs, warmup)", "responses": { "200": { "description": "jobs and blocks, each with its export URL", "content": { "application/json": {} } }, "400": { "$ref": "#/components/responses/Error" } } } },
+        "/v1/bench/export.onnx": { "get": { "summary": "An untrained export to time: alpha (a bench grid alpha), size (multiple of 32 up to 256), and part=full|encoder|decoder (upsampling for a decoder variant) or block=conv|depthwise with stage", "responses": { "200": { "description": "ONNX model, made once and cached", "content": { "application/octet-stream": {} } }, "400": { "$ref": "#/components/responses/Error" } } } },
+        "/v1/bench": { "post": { "summary": "Save the /bench page's raw timings as runs/bench/DEVICE/bench.json (the bench schema; read it with `mobileunet bench merge`)",
+          "parameters": [ { "name": "device", "in": "query", "required": true, "schema": { "type": "string", "maxLength": 64 }, "description": "Device label; names the folder (no '/', '\\' or '..')." } ],
+          "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+          "responses": { "201": { "description": "saved: the path, counts and the tables", "content": { "application/json": {} } }, "400": { "$ref": "#/components/responses/Error" }, "413": { "$ref": "#/components/responses/Error" } } } },
         "/healthz": { "get": { "summary": "Liveness; 503 while shutting down", "responses": { "200": { "description": "ok" }, "503": { "description": "draining" } } } },
         "/metrics": { "get": { "summary": "Prometheus text: requests by status, latency histogram, batch sizes, queue depth, time per stage", "responses": { "200": { "description": "metrics", "content": { "text/plain": {} } } } } }
       },

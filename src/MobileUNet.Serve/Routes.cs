@@ -11,8 +11,12 @@ public static class Routes
     public const string OpenApi = "/openapi.json";
     public const string Home = "/";
     public const string Camera = "/camera";
+    public const string BenchPage = "/bench";
+    public const string BenchPlan = "/v1/bench/plan";
+    public const string BenchExport = "/v1/bench/export.onnx";
+    public const string Bench = "/v1/bench";
 
-    static readonly HashSet<string> Known = [Segment, Model, ModelInfo, Health, Metrics, OpenApi, Home, Camera];
+    static readonly HashSet<string> Known = [Segment, Model, ModelInfo, Health, Metrics, OpenApi, Home, Camera, BenchPage, BenchPlan, BenchExport, Bench];
 
     /// <summary>A bounded label: a known route, static assets as one, everything else as "other".</summary>
     public static string Label(string? path) =>

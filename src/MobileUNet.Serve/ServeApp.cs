@@ -64,6 +64,7 @@ public static class ServeApp
         builder.Services.AddSingleton(sp => new MicroBatcher(segmenter, metrics, TimeSpan.FromMilliseconds(options.MaxWaitMs), options.MaxQueue));
         builder.Services.AddSingleton<SegmentService>();
         builder.Services.AddSingleton<Draining>();
+        builder.Services.AddSingleton<BenchExportCache>();
         builder.Services.AddHostedService<DrainOnStop>();
         configure?.Invoke(builder);
 
@@ -126,6 +127,7 @@ public static class ServeApp
         app.MapGet(Routes.OpenApi, () => Results.Text(OpenApiDocument.Json(options), "application/json"));
         app.MapGet(Routes.ModelInfo, () => Results.Text(SegmentService.ModelInfo(segmenter).ToJsonString(), "application/json"));
         app.MapGet(Routes.Model, () => Results.Bytes(segmenter.OnnxBytes, "application/octet-stream", "model.onnx"));
+        BenchEndpoints.Map(app, options);
         MapPages(app);
         return app;
     }
@@ -163,6 +165,7 @@ public static class ServeApp
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files, ContentTypeProvider = types });
         app.MapGet(Routes.Home, () => Results.File(Path.Combine(WebRoot, "index.html"), "text/html; charset=utf-8"));
         app.MapGet(Routes.Camera, () => Results.File(Path.Combine(WebRoot, "camera.html"), "text/html; charset=utf-8"));
+        app.MapGet(Routes.BenchPage, () => Results.File(Path.Combine(WebRoot, "bench.html"), "text/html; charset=utf-8"));
     }
 
     static bool KeyMatches(HttpRequest request, byte[] expected)
@@ -174,7 +177,7 @@ public static class ServeApp
         return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expected);
     }
 
-    static Task Text(HttpContext context, int status, string message)
+    internal static Task Text(HttpContext context, int status, string message)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";

@@ -35,6 +35,11 @@ public sealed record ServeOptions
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Where bench runs posted by the /bench page are saved, as <c>DEVICE/bench.json</c>.</summary>
+    public string BenchFolder { get; init; } = DefaultBenchFolder;
+
+    public const string DefaultBenchFolder = "runs/bench";
+
     /// <summary>ONNX Runtime intra-op threads; 0 = one per core. Spinning is always off: request threads decode
     /// and encode images on the same cores (DESIGN.md section 3).</summary>
     public int Threads { get; init; }
@@ -60,6 +65,7 @@ public sealed record ServeOptions
         if (MaxPixels is < 1 or > ImageLimits.HardMaxPixels)
             throw new ArgumentOutOfRangeException(nameof(MaxPixels), $"--max-pixels must be 1..{ImageLimits.HardMaxPixels}, got {MaxPixels}.");
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(RequestTimeout), "--timeout must be positive.");
+        if (string.IsNullOrWhiteSpace(BenchFolder)) throw new ArgumentException("--bench-dir must name a folder.", nameof(BenchFolder));
         if (Threads < 0) throw new ArgumentOutOfRangeException(nameof(Threads), "--threads must be 0 (automatic) or more.");
         if (RuntimeOptions.ExecutionProviderError(ExecutionProvider) is { } ep) throw new ArgumentException(ep, nameof(ExecutionProvider));
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty.", nameof(ApiKey));

@@ -9,6 +9,7 @@ public class PagesTests
     [Theory]
     [InlineData("/", "/assets/upload.js")]
     [InlineData("/camera", "/assets/camera.js")]
+    [InlineData("/bench", "/assets/bench.js")]
     public async Task Pages_are_html_and_cross_origin_isolated(string path, string script)
     {
         await using var host = await ServeTestHost.StartAsync();
@@ -42,6 +43,16 @@ public class PagesTests
         inflate.CopyTo(wasm);
         Assert.Equal(14_239_897, wasm.Length);
         Assert.Equal("\0asm"u8.ToArray(), wasm.ToArray()[..4]);
+
+        // The bench page's WebGPU runtime: its module and the asyncify build it loads, stored gzipped too.
+        using var webgpu = await host.Client.GetAsync("/vendor/ort/ort.webgpu.min.mjs");
+        Assert.Equal("text/javascript", webgpu.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("ort-wasm-simd-threaded.asyncify.mjs", await webgpu.Content.ReadAsStringAsync());
+        using var loader = await host.Client.GetAsync("/vendor/ort/ort-wasm-simd-threaded.asyncify.mjs");
+        Assert.Equal(HttpStatusCode.OK, loader.StatusCode);
+        var asyncify = await host.Client.GetByteArrayAsync("/vendor/ort/ort-wasm-simd-threaded.asyncify.wasm");
+        Assert.Equal(26_781_914, asyncify.Length);
+        Assert.Equal("\0asm"u8.ToArray(), asyncify[..4]);
 
         var plain = await host.Client.GetByteArrayAsync("/vendor/ort/ort-wasm-simd-threaded.wasm");
         Assert.Equal(wasm.ToArray(), plain);

@@ -41,6 +41,7 @@ sealed class ServeTestHost : IAsyncDisposable
 
     public HttpClient Client { get; }
     public ServeMetrics Metrics => app.Services.GetRequiredService<ServeMetrics>();
+    public IServiceProvider Services => app.Services;
     public IHostApplicationLifetime Lifetime => app.Lifetime;
 
     /// <summary>Stops the host as SIGTERM does (the drain, then the server).</summary>

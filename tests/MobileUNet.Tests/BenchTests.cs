@@ -63,6 +63,37 @@ public class LatencyStatsTests
 public class LatencyRunnerTests
 {
     [Fact]
+    public void Replayed_stability_agrees_with_the_rule_the_timing_loop_applies()
+    {
+        var budget = new BenchBudget(minRuns: 15);
+        // Checks at 20, 30, 40, 50 runs: the first has nothing to compare with, so the third holding check (at 50) is stable.
+        var steady = Enumerable.Repeat(5.0, 50).ToArray();
+        Assert.True(LatencyRunner.IsStable(steady, budget));
+        Assert.False(LatencyRunner.IsStable(steady.AsSpan(0, 49), budget));
+        // Too few runs for any check, and a median that doubles between checks: never stable.
+        Assert.False(LatencyRunner.IsStable(steady.AsSpan(0, 5), budget));
+        var drifting = Enumerable.Range(0, 60).Select(i => Math.Pow(2, i / 10)).ToArray();
+        Assert.False(LatencyRunner.IsStable(drifting, budget));
+    }
+
+    [Fact]
+    public void A_steady_runner_stops_once_stable_after_the_same_number_of_runs_the_replay_says()
+    {
+        var samples = LatencyRunner.Measure(new SleepRunner(), new BenchBudget(seconds: 30, minRuns: 15, warmupSeconds: 0, warmupRuns: 1, stableTolerance: 1));
+        // Tolerance 1 accepts any median once there is one to compare with: checks at 20 (the first), 30, 40, 50; stable at 50.
+        Assert.True(samples.Stable);
+        Assert.Equal(50, samples.Ms.Length);
+        Assert.True(LatencyRunner.IsStable(samples.Ms, new BenchBudget(minRuns: 15, stableTolerance: 1)));
+    }
+
+    sealed class SleepRunner : IBenchRunner
+    {
+        public void RunOnce() => Thread.SpinWait(1000);
+        public IReadOnlyList<long[]> RunAndShapes() => [];
+        public void Dispose() { }
+    }
+
+    [Fact]
     public void Torch_runner_is_timed_at_least_min_runs_and_within_the_budget()
     {
         using var backend = new TorchBackend();
@@ -96,6 +127,21 @@ public class LatencyRunnerTests
 
 public class BlockShapeTests
 {
+    [Fact]
+    public void The_grid_jobs_are_the_whole_model_then_encoder_and_each_decoder_variant_and_two_blocks_per_stage()
+    {
+        var spec = new ModelSpec(0.5, 128);
+        Assert.Equal([(spec, BenchPart.Model)], BenchGrid.Jobs(spec, parts: false, Enum.GetValues<Upsampling>()));
+        var parts = BenchGrid.Jobs(spec, parts: true, Enum.GetValues<Upsampling>());
+        Assert.Equal([BenchPart.Model, BenchPart.Encoder, BenchPart.Decoder, BenchPart.Decoder, BenchPart.Decoder], parts.Select(j => j.Part));
+        Assert.Equal(Enum.GetValues<Upsampling>(), parts.Skip(2).Select(j => j.Spec.Upsampling));
+        var blocks = BenchGrid.BlockJobs(spec);
+        Assert.Equal(2 * BlockShape.EncoderStages(spec).Count, blocks.Count);
+        Assert.Equal([BlockKind.Conv, BlockKind.Depthwise], blocks.Take(2).Select(b => b.Kind));
+        Assert.Equal([1, 0.75, 0.5, 0.25], BenchGrid.Alphas);
+        Assert.Equal([224, 192, 160, 128], BenchGrid.Sizes);
+    }
+
     [Theory]
     [InlineData(0.5, 64)]
     [InlineData(0.25, 96)]

@@ -15,13 +15,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         [CommandOption("--alphas <LIST>")]
         [Description("Grid alphas, comma separated.")]
-        [DefaultValue("1,0.75,0.5,0.25")]
-        public string Alphas { get; init; } = "1,0.75,0.5,0.25";
+        [DefaultValue(BenchGrid.DefaultAlphas)]
+        public string Alphas { get; init; } = BenchGrid.DefaultAlphas;
 
         [CommandOption("--sizes <LIST>")]
         [Description("Grid sizes, comma separated.")]
-        [DefaultValue("224,192,160,128")]
-        public string Sizes { get; init; } = "224,192,160,128";
+        [DefaultValue(BenchGrid.DefaultSizes)]
+        public string Sizes { get; init; } = BenchGrid.DefaultSizes;
 
         [CommandOption("-u|--upsampling <KIND>")]
         [Description("Decoder upsampling of the grid's models: TransposedConv (original), BilinearConv or NearestConv.")]
@@ -52,8 +52,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         [CommandOption("--budget-seconds <S>")]
         [Description("Timed seconds per configuration at most (timing stops earlier once the median is stable).")]
-        [DefaultValue(2.0)]
-        public double BudgetSeconds { get; init; } = 2.0;
+        [DefaultValue(BenchGrid.DefaultBudgetSeconds)]
+        public double BudgetSeconds { get; init; } = BenchGrid.DefaultBudgetSeconds;
 
         [CommandOption("--parts")]
         [Description("Also time the encoder and the decoder apart, the decoder in every upsampling variant.")]
@@ -65,13 +65,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         [CommandOption("--block-alpha <ALPHA>")]
         [Description("Alpha whose encoder stage widths the block study uses.")]
-        [DefaultValue(1.0)]
-        public double BlockAlpha { get; init; } = 1.0;
+        [DefaultValue(BenchGrid.DefaultBlockAlpha)]
+        public double BlockAlpha { get; init; } = BenchGrid.DefaultBlockAlpha;
 
         [CommandOption("--block-size <SIZE>")]
         [Description("Input size whose encoder stage resolutions the block study uses.")]
-        [DefaultValue(224)]
-        public int BlockSize { get; init; } = 224;
+        [DefaultValue(BenchGrid.DefaultBlockSize)]
+        public int BlockSize { get; init; } = BenchGrid.DefaultBlockSize;
 
         [CommandOption("--machine <LABEL>")]
         [Description("Name of this machine in records and merged tables. Default: the host name.")]

@@ -77,6 +77,11 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         [DefaultValue(30)]
         public int TimeoutSeconds { get; init; } = 30;
 
+        [CommandOption("--bench-dir <DIR>")]
+        [Description("Where runs posted by the /bench page are saved, as DEVICE/bench.json (read them with `bench merge`).")]
+        [DefaultValue(ServeOptions.DefaultBenchFolder)]
+        public string BenchDir { get; init; } = ServeOptions.DefaultBenchFolder;
+
         public ServeOptions ToOptions() => new()
         {
             Model = Untrained ? new ModelSource.Untrained(new ModelSpec(Alpha, Size)) : ModelSource.Parse(Model),
@@ -90,6 +95,7 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
             MaxBodyBytes = MaxBodyMb * 1024L * 1024,
             MaxPixels = MaxPixels,
             RequestTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
+            BenchFolder = BenchDir,
             // Serve's sessions never spin (ServeOptions.Runtime): request threads decode and encode on the same cores.
             Threads = Runtime(Backend.Onnx, pipelined: false).Threads,
             ExecutionProvider = ExecutionProvider.ToLowerInvariant(),
@@ -117,7 +123,7 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
         bool exposed = options.Host is not ("127.0.0.1" or "localhost" or "::1");
         // The bound address, not the option: --port 0 lets the system choose.
         var url = app.Urls.FirstOrDefault() ?? $"http://{options.Host}:{options.Port}";
-        AnsiConsole.MarkupLineInterpolated($"serving {options.Model.Label} on {url}/  (camera: /camera, API: POST /v1/segment, docs: /openapi.json)");
+        AnsiConsole.MarkupLineInterpolated($"serving {options.Model.Label} on {url}/  (camera: /camera, bench: /bench, API: POST /v1/segment, docs: /openapi.json)");
         if (exposed && options.ApiKey is null)
             AnsiConsole.MarkupLine("[yellow]warning:[/] listening beyond this machine without --api-key: anyone who can reach the port can use the service.");
         app.WaitForShutdownAsync().GetAwaiter().GetResult();

@@ -27,7 +27,7 @@ public sealed record BenchPlan(
 
     /// <summary>Timed configurations in total, for a progress bar.</summary>
     public int Steps => Backends.Count * Threads.Count *
-        (Specs.Count * (1 + (Parts ? 1 + Variants.Count : 0)) + (Blocks ? 2 * BlockShape.EncoderStages(BlockSpec ?? Specs[0]).Count : 0));
+        (Specs.Sum(s => BenchGrid.Jobs(s, Parts, Variants).Count) + (Blocks ? BenchGrid.BlockJobs(BlockSpec ?? Specs[0]).Count : 0));
 }
 
 /// <summary>Progress of a bench run: which configuration is being timed, how many are done.</summary>
@@ -36,7 +36,8 @@ public sealed record BenchProgress(int Done, int Total, string Current);
 /// <summary>Runs a <see cref="BenchPlan"/>: builds each backend, times every configuration, returns the records.</summary>
 public static class BenchStudy
 {
-    static (long Parameters, long Macs) Size(ModelSummary summary, BenchPart part) => part switch
+    /// <summary>Parameters and MACs of one timed part, from the model summary (an independent walk of the network).</summary>
+    public static (long Parameters, long Macs) Size(ModelSummary summary, BenchPart part) => part switch
     {
         BenchPart.Encoder => (summary.EncoderParameters, summary.EncoderMacs),
         BenchPart.Decoder => (summary.DecoderParameters, summary.DecoderMacs),
@@ -81,13 +82,7 @@ public static class BenchStudy
                     string where = FormattableString.Invariant($"{backend.Name}/{backend.ExecutionProvider} x{threads}");
                     foreach (var spec in plan.Specs)
                     {
-                        var jobs = new List<(ModelSpec Spec, BenchPart Part)> { (spec, BenchPart.Model) };
-                        if (plan.Parts)
-                        {
-                            jobs.Add((spec, BenchPart.Encoder));
-                            jobs.AddRange(plan.Variants.Select(v => (spec with { Upsampling = v }, BenchPart.Decoder)));
-                        }
-                        foreach (var (jobSpec, part) in jobs)
+                        foreach (var (jobSpec, part) in BenchGrid.Jobs(spec, plan.Parts, plan.Variants))
                         {
                             Report($"{where} {jobSpec.Label} {part.ToString().ToLowerInvariant()}");
                             var (parameters, macs) = jobSpec.IsMobileUNet ? Size(Summary(jobSpec), part) : RecordedSize(plan.ModelFile);
@@ -109,17 +104,16 @@ public static class BenchStudy
                     if (plan.Blocks)
                     {
                         var blockSpec = plan.BlockSpec ?? plan.Specs[0];
-                        foreach (var shape in BlockShape.EncoderStages(blockSpec))
-                            foreach (var kind in new[] { BlockKind.Conv, BlockKind.Depthwise })
-                            {
-                                Report($"{where} block {shape.Stage} {kind.ToString().ToLowerInvariant()}");
-                                LatencySamples samples;
-                                using (var runner = backend.PrepareBlock(shape, kind, plan.Batch, threads))
-                                    samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
-                                blocks.Add(new BlockResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, blockSpec.Alpha, shape, kind,
-                                    shape.Parameters(kind), shape.Macs(kind), samples.Stats(), samples.Stable));
-                                done++;
-                            }
+                        foreach (var (shape, kind) in BenchGrid.BlockJobs(blockSpec))
+                        {
+                            Report($"{where} block {shape.Stage} {kind.ToString().ToLowerInvariant()}");
+                            LatencySamples samples;
+                            using (var runner = backend.PrepareBlock(shape, kind, plan.Batch, threads))
+                                samples = LatencyRunner.Measure(runner, plan.Budget, cancellationToken);
+                            blocks.Add(new BlockResult(backend.Name, backend.ExecutionProvider, threads, plan.Batch, blockSpec.Alpha, shape, kind,
+                                shape.Parameters(kind), shape.Macs(kind), samples.Stats(), samples.Stable));
+                            done++;
+                        }
                     }
                 }
             Report("done");

@@ -40,7 +40,6 @@ public sealed record LatencySamples(double[] Ms, bool Stable, double TimedSecond
 /// </summary>
 public static class LatencyRunner
 {
-    // The median is re-checked every CheckEvery runs; it must hold within tolerance for StableChecks checks in a row.
     const int CheckEvery = 10;
     const int StableChecks = 3;
 
@@ -57,12 +56,10 @@ public static class LatencyRunner
         }
 
         var samples = new double[budget.MaxRuns];
-        var scratch = new double[budget.MaxRuns];
+        var stability = new MedianStability(budget);
         double tickMs = 1000.0 / Stopwatch.Frequency;
         long start = Stopwatch.GetTimestamp();
         long deadline = start + (long)(budget.Seconds * Stopwatch.Frequency);
-        double lastMedian = double.NaN;
-        int stableInARow = 0;
         int n = 0;
         bool stable = false;
         while (n < budget.MaxRuns)
@@ -72,24 +69,47 @@ public static class LatencyRunner
             long t1 = Stopwatch.GetTimestamp();
             samples[n++] = (t1 - t0) * tickMs;
 
-            if (n >= budget.MinRuns && n % CheckEvery == 0)
-            {
-                double median = Median(samples.AsSpan(0, n), scratch);
-                stableInARow = Math.Abs(median - lastMedian) <= budget.StableTolerance * median ? stableInARow + 1 : 0;
-                lastMedian = median;
-                if (stableInARow >= StableChecks) { stable = true; break; }
-            }
+            if (stability.StableAfter(samples.AsSpan(0, n))) { stable = true; break; }
             if (n >= Math.Min(budget.MinRuns, RunsPastBudget) && t1 >= deadline) break;
             cancellationToken.ThrowIfCancellationRequested();
         }
         return new LatencySamples(samples[..n], stable, (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency);
     }
 
-    static double Median(ReadOnlySpan<double> values, double[] scratch)
+    /// <summary>
+    /// Whether samples timed elsewhere (a browser, which posts its raw samples) would have counted as stable under
+    /// the same rule: the rule replayed over each prefix, as the loop above applies it run by run.
+    /// </summary>
+    public static bool IsStable(ReadOnlySpan<double> samplesMs, BenchBudget budget)
     {
-        var s = scratch.AsSpan(0, values.Length);
-        values.CopyTo(s);
-        s.Sort();
-        return LatencyStats.Percentile(s, 0.5);
+        var stability = new MedianStability(budget);
+        for (int n = 1; n <= samplesMs.Length; n++)
+            if (stability.StableAfter(samplesMs[..n])) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The stopping rule: from <see cref="BenchBudget.MinRuns"/> on, the median is re-checked every
+    /// <see cref="CheckEvery"/> runs and must hold within tolerance for <see cref="StableChecks"/> checks in a row.
+    /// </summary>
+    sealed class MedianStability(BenchBudget budget)
+    {
+        readonly double[] scratch = new double[budget.MaxRuns];
+        double lastMedian = double.NaN;
+        int stableInARow;
+
+        /// <summary>Called with all samples so far after each new one; allocation-free (it runs inside the timing loop).</summary>
+        public bool StableAfter(ReadOnlySpan<double> samples)
+        {
+            int n = samples.Length;
+            if (n < budget.MinRuns || n % CheckEvery != 0 || n > scratch.Length) return false;
+            var s = scratch.AsSpan(0, n);
+            samples.CopyTo(s);
+            s.Sort();
+            double median = LatencyStats.Percentile(s, 0.5);
+            stableInARow = Math.Abs(median - lastMedian) <= budget.StableTolerance * median ? stableInARow + 1 : 0;
+            lastMedian = median;
+            return stableInARow >= StableChecks;
+        }
     }
 }

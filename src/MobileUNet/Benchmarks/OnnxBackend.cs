@@ -6,8 +6,6 @@ using MobileUNet.Platform;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
-using TorchTensor = TorchSharp.torch.Tensor;
-using static TorchSharp.torch;
 
 namespace MobileUNet.Benchmarks;
 
@@ -44,12 +42,7 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     public IBenchRunner PrepareBlock(BlockShape shape, BlockKind kind, int batch, int threads)
     {
         CheckCounts(batch, threads);
-        TorchNativeLoader.EnsureLoadable();
-        using nn.Module<TorchTensor, TorchTensor> block = kind == BlockKind.Conv
-            ? new ConvBlock(shape.Stage, shape.InChannels, shape.OutChannels, shape.Stride)
-            : new DepthwiseBlock(shape.Stage, shape.InChannels, shape.OutChannels, shape.Stride);
-        var bytes = OnnxExporter.BuildBlock(block, shape.InChannels, shape.InputSize, shape.Stride).ToByteArray();
-        return new SessionRunner(Options(threads), bytes, $"{kind} block {shape.Stage}", batch, null);
+        return new SessionRunner(Options(threads), BenchExports.Block(shape, kind), $"{kind} block {shape.Stage}", batch, null);
     }
 
     public IReadOnlyList<OperatorTime> ProfileOperators(BenchModel model, int batch, int threads, int runs)
@@ -109,11 +102,7 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
         else throw new ArgumentException($"{path}: the onnx backend runs .munet weights files and .onnx models only.");
 
         using (net)
-        {
-            net.eval();
-            var onnxPart = part switch { BenchPart.Encoder => OnnxPart.Encoder, BenchPart.Decoder => OnnxPart.Decoder, _ => OnnxPart.Full };
-            return (OnnxExporter.ToBytes(net, new OnnxExportOptions { Part = onnxPart }), $"{model.Spec.Label} {part.ToString().ToLowerInvariant()}");
-        }
+            return (BenchExports.Part(net, part), $"{model.Spec.Label} {part.ToString().ToLowerInvariant()}");
     }
 
     /// <summary>The spec a MobileUNet .onnx export records in its metadata; a file without it fails naming the file.</summary>
