@@ -85,6 +85,57 @@ public class ModelTests
     }
 
     [Fact]
+    public void Encoder_state_dict_keys_and_order_are_those_saved_models_use()
+    {
+        // Written out by hand, not from the stage table: .munet files and the pretrained loader name these keys.
+        // TorchSharp lists every parameter first, then every buffer, each in registration order.
+        string[] bnParameters = ["weight", "bias"], bnBuffers = ["running_mean", "running_var", "num_batches_tracked"];
+        var parameters = new List<string> { "encoder.b00.conv.weight" };
+        parameters.AddRange(bnParameters.Select(k => "encoder.b00.bn." + k));
+        var buffers = bnBuffers.Select(k => "encoder.b00.bn." + k).ToList();
+        for (int i = 1; i <= 13; i++)
+        {
+            string b = $"encoder.b{i:00}.";
+            parameters.Add(b + "depthwise.weight");
+            parameters.AddRange(bnParameters.Select(k => b + "bn1." + k));
+            parameters.Add(b + "pointwise.weight");
+            parameters.AddRange(bnParameters.Select(k => b + "bn2." + k));
+            buffers.AddRange(bnBuffers.Select(k => b + "bn1." + k).Concat(bnBuffers.Select(k => b + "bn2." + k)));
+        }
+        using var model = new Model.MobileUNet(new ModelSpec(0.25, 64));
+        var keys = model.state_dict().Keys.ToList();
+        Assert.Equal(parameters, keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal) && !IsBuffer(k)));
+        Assert.Equal(buffers, keys.Where(k => k.StartsWith("encoder.", StringComparison.Ordinal) && IsBuffer(k)));
+        // Parameters of the whole model come before any buffer, as in the files saved before the stage table.
+        Assert.True(keys.FindLastIndex(k => !IsBuffer(k)) < keys.FindIndex(IsBuffer));
+        Assert.Equal(EncoderStages.All.Select(s => s.Name), model.Encoder.named_children().Select(c => c.name));
+
+        static bool IsBuffer(string key) => key.Contains(".running_", StringComparison.Ordinal) || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Stage_table_gives_each_block_its_width_stride_and_skip()
+    {
+        var spec = new ModelSpec(0.5, 128);
+        var summary = ModelSummary.Of(spec);
+        for (int i = 0; i < EncoderStages.All.Count; i++)
+        {
+            var stage = EncoderStages.All[i];
+            var row = summary.Layers.Single(l => l.Name == stage.Name);
+            int side = stage.OutputSide(EncoderStages.InputSide(i, spec.InputSize));
+            Assert.Equal(new long[] { 1, spec.C(stage.Width), side, side }, row.OutputShape);
+            Assert.Equal(stage.Kind, row.Kind);
+            Assert.Equal("encoder", row.Part);
+        }
+        // The typed features, the exporter's feature outputs and the table agree on which stages the decoder reads.
+        Assert.Equal(["b00", "b01", "b03", "b05", "b11", "b13"], EncoderStages.Features.Select(f => f.Name));
+        Assert.Equal(EncoderStages.Features.Select(f => f.Name), Export.OnnxExporter.FeatureNames);
+        Assert.Equal(["B00", "B01", "B03", "B05", "B11", "B13"],
+            typeof(EncoderFeatures).GetConstructors().Single().GetParameters().Select(p => p.Name));
+        Assert.Equal(new long[] { 256, 8, 8 }, EncoderStages.FeatureShapes(spec)[4]); // b11: c(512) at S/16
+    }
+
+    [Fact]
     public void Skips_are_the_outputs_of_b00_b01_b03_b05_b11()
     {
         Torch.EnsureReady();

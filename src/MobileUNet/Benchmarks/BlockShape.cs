@@ -27,26 +27,27 @@ public sealed record BlockShape(string Stage, int InputSize, int InChannels, int
     public long Parameters(BlockKind kind) => kind == BlockKind.Conv ? ConvParameters : DepthwiseParameters;
 
     /// <summary>
-    /// The depthwise stages b01..b13 of a spec's encoder. b07..b11 share one shape, so it is listed once as
-    /// "b07-b11" (timing it five times would say nothing new).
+    /// The depthwise stages b01..b13 of a spec's encoder, read from <see cref="Model.EncoderStages"/>. Consecutive
+    /// stages of one shape (b07..b11) are listed once, as "b07-b11": timing the same shape five times would say
+    /// nothing new.
     /// </summary>
     public static IReadOnlyList<BlockShape> EncoderStages(ModelSpec spec)
     {
-        int s = spec.InputSize / 2; // b00 halves the image before the first depthwise block
-        var stages = new (string Name, int Out, int Stride)[]
-        {
-            ("b01", 64, 1), ("b02", 128, 2), ("b03", 128, 1), ("b04", 256, 2), ("b05", 256, 1),
-            ("b06", 512, 2), ("b07-b11", 512, 1), ("b12", 1024, 2), ("b13", 1024, 1),
-        };
+        var stages = Model.EncoderStages.All;
         var shapes = new List<BlockShape>();
-        int inChannels = spec.C(32);
-        foreach (var (name, width, stride) in stages)
+        for (int i = 0; i < stages.Count; i++)
         {
-            var shape = new BlockShape(name, s, inChannels, spec.C(width), stride);
-            shapes.Add(shape);
-            s = shape.OutputSize;
-            inChannels = shape.OutChannels;
+            var stage = stages[i];
+            if (!stage.Depthwise) continue; // the conv block b00 only sets the side and width the first depthwise block reads
+            var shape = new BlockShape(stage.Name, Model.EncoderStages.InputSide(i, spec.InputSize), Model.EncoderStages.InChannels(i, spec),
+                stage.OutChannels(spec), stage.Stride);
+            if (shapes.Count > 0 && SameShape(shapes[^1], shape))
+                shapes[^1] = shape with { Stage = $"{shapes[^1].Stage.Split('-')[0]}-{stage.Name}" };
+            else shapes.Add(shape);
         }
         return shapes;
     }
+
+    static bool SameShape(BlockShape a, BlockShape b) =>
+        a.InputSize == b.InputSize && a.InChannels == b.InChannels && a.OutChannels == b.OutChannels && a.Stride == b.Stride;
 }

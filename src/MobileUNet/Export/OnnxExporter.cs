@@ -24,8 +24,8 @@ public static class OnnxExporter
     public const string OutputName = "mask";
     public const string BatchSymbol = "N";
 
-    /// <summary>The encoder features the decoder consumes, in order.</summary>
-    public static readonly IReadOnlyList<string> FeatureNames = ["b00", "b01", "b03", "b05", "b11", "b13"];
+    /// <summary>The encoder features the decoder consumes, in order (<see cref="EncoderStages.Features"/>).</summary>
+    public static readonly IReadOnlyList<string> FeatureNames = [.. EncoderStages.Features.Select(f => f.Name)];
 
     /// <summary>Exports and writes atomically: a crash or a failed int8 calibration never leaves half a file.</summary>
     public static void Export(Model.MobileUNet model, string path, OnnxExportOptions? options = null)
@@ -144,7 +144,7 @@ public static class OnnxExporter
             if (part == OnnxPart.Encoder)
             {
                 var shapes = FeatureShapes();
-                for (int i = 0; i < features.Length; i++)
+                for (int i = 0; i < features.Count; i++)
                     ToIo(features[i], FeatureNames[i] + "_out", [BatchSymbol, .. shapes[i].Cast<object>()]);
                 return;
             }
@@ -152,15 +152,7 @@ public static class OnnxExporter
             ToIo(full, OutputName, BatchSymbol, 1, s, s);
         }
 
-        long[][] FeatureShapes()
-        {
-            int s = spec.InputSize;
-            return
-            [
-                [spec.C(32), s / 2, s / 2], [spec.C(64), s / 2, s / 2], [spec.C(128), s / 4, s / 4],
-                [spec.C(256), s / 8, s / 8], [spec.C(512), s / 16, s / 16], [spec.C(1024), s / 32, s / 32],
-            ];
-        }
+        IReadOnlyList<long[]> FeatureShapes() => EncoderStages.FeatureShapes(spec);
 
         // A graph input in the I/O type, cast to the compute type when they differ.
         string FromIo(string name, OnnxElementType type, long[] chw)
@@ -176,17 +168,19 @@ public static class OnnxExporter
             g.Output(name, io, dims);
         }
 
-        string[] Encoder(string image)
+        // Stage by stage from the table; a feature the decoder reads keeps the stage's name as its value name.
+        List<string> Encoder(string image)
         {
-            var f00 = ConvBlock("encoder.b00", image, stride: 2, output: "b00");
-            var f01 = DepthwiseBlock("encoder.b01", f00, 1, "b01");
-            var f03 = DepthwiseBlock("encoder.b03", DepthwiseBlock("encoder.b02", f01, 2), 1, "b03");
-            var f05 = DepthwiseBlock("encoder.b05", DepthwiseBlock("encoder.b04", f03, 2), 1, "b05");
-            var x = DepthwiseBlock("encoder.b06", f05, 2);
-            foreach (var b in new[] { "b07", "b08", "b09", "b10" }) x = DepthwiseBlock("encoder." + b, x, 1);
-            var f11 = DepthwiseBlock("encoder.b11", x, 1, "b11");
-            var f13 = DepthwiseBlock("encoder.b13", DepthwiseBlock("encoder.b12", f11, 2), 1, "b13");
-            return [f00, f01, f03, f05, f11, f13];
+            var features = new List<string>(FeatureNames.Count);
+            var x = image;
+            foreach (var stage in EncoderStages.All)
+            {
+                string name = "encoder." + stage.Name;
+                string? output = FeatureNames.Contains(stage.Name) ? stage.Name : null;
+                x = stage.Depthwise ? DepthwiseBlock(name, x, stage.Stride, output) : ConvBlock(name, x, stage.Stride, output);
+                if (output is not null) features.Add(x);
+            }
+            return features;
         }
 
         string Decoder(string f00, string f01, string f03, string f05, string f11, string f13)

@@ -34,7 +34,7 @@ public sealed record ModelSummary(ModelSpec Spec, IReadOnlyList<LayerSummary> La
             using var input = zeros(1, 3, model.Spec.InputSize, model.Spec.InputSize);
             model.Trace(input, (name, kind, module, layerInput, output) =>
             {
-                string part = name.StartsWith('b') && int.TryParse(name[1..], out var index) && index <= 13 ? "encoder" : "decoder";
+                string part = EncoderStages.Contains(name) ? "encoder" : "decoder";
                 rows.Add(new LayerSummary(name, kind, part, output.shape, TrainableParameters(module), CountMacs(module, layerInput, output)));
             }).Dispose();
         }

@@ -51,9 +51,11 @@ public static class PretrainedEncoder
             SetIdentityNorm(state, "encoder.b00.bn", bias, manifestPath);
         }
 
-        for (int i = 1; i <= 13; i++)
+        // TensorFlow's Conv2d_N is the encoder's stage N: Conv2d_0 the conv block above, then the depthwise ones.
+        for (int i = 0; i < EncoderStages.All.Count; i++)
         {
-            string block = $"encoder.b{i:00}", dw = $"{Prefix}{i}_depthwise/", pw = $"{Prefix}{i}_pointwise/";
+            if (!EncoderStages.All[i].Depthwise) continue;
+            string block = "encoder." + EncoderStages.All[i].Name, dw = $"{Prefix}{i}_depthwise/", pw = $"{Prefix}{i}_pointwise/";
             var (dwShape, dwValues) = weights[Need(dw + "depthwise_weights")];
             using (var t = ToTorch(dwValues, dwShape, depthwise: true)) Copy(state, block + ".depthwise.weight", t, manifestPath);
             foreach (var (tf, torchName) in new[] { ("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"), ("moving_variance", "running_var") })
