@@ -32,7 +32,13 @@ public sealed record Int8Calibration(IReadOnlyList<float[]> Images, string Sourc
         return new Int8Calibration(images, $"{dir} ({images.Count} images)");
     }
 
-    /// <summary>Smooth random fields with a little noise: closer to photo statistics than white noise, for --untrained speed work.</summary>
+    /// <summary>
+    /// What an int8 export calibrates on when it is given nothing else: 16 synthetic images, seed 1. Deterministic
+    /// and needing no files, so untrained models (the speed study) quantise the same way on every machine.
+    /// </summary>
+    public static Int8Calibration Default(int size) => Synthetic(size, 16, seed: 1);
+
+    /// <summary>Smooth random fields with a little noise: closer to photo statistics than white noise, for untrained speed work.</summary>
     public static Int8Calibration Synthetic(int size, int count, int seed) =>
         new(Enumerable.Range(0, count).Select(i => SyntheticImage(size, seed * 1000 + i)).ToList(), $"synthetic ({count} images, seed {seed})");
 

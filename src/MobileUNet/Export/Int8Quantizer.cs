@@ -22,7 +22,7 @@ static class Int8Quantizer
     public static ModelProto Quantize(ModelProto fp32, Int8Calibration calibration, ModelSpec spec)
     {
         if (calibration.Images.Count == 0)
-            calibration = Int8Calibration.Synthetic(spec.InputSize, 16, seed: 1);
+            calibration = Int8Calibration.Default(spec.InputSize);
         int expected = 3 * spec.InputSize * spec.InputSize;
         if (calibration.Images.FirstOrDefault(i => i.Length != expected) is { } wrong)
             throw new ArgumentException($"calibration images from {calibration.Source} hold {wrong.Length} values, but the model takes 3 x {spec.InputSize} x {spec.InputSize} = {expected}.");

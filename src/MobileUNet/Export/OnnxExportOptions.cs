@@ -42,8 +42,11 @@ public sealed record OnnxExportOptions
     /// </summary>
     public TransposedConvForm? TransposedConvForm { get; init; }
 
-    internal TransposedConvForm EffectiveTransposedConvForm => TransposedConvForm
-        ?? (Precision == OnnxPrecision.Int8 ? Export.TransposedConvForm.ConvDepthToSpace : Export.TransposedConvForm.ConvTranspose);
+    internal TransposedConvForm EffectiveTransposedConvForm => TransposedConvForm ?? DefaultTransposedConvForm(Precision);
+
+    /// <summary>The form an export of <paramref name="precision"/> uses unless told otherwise (see <see cref="TransposedConvForm"/>).</summary>
+    public static TransposedConvForm DefaultTransposedConvForm(OnnxPrecision precision) =>
+        precision == OnnxPrecision.Int8 ? Export.TransposedConvForm.ConvDepthToSpace : Export.TransposedConvForm.ConvTranspose;
 
     /// <summary>int8 only: how activation ranges are calibrated.</summary>
     public Int8Calibration? Calibration { get; init; }

@@ -44,7 +44,7 @@ public static class OnnxExporter
             if (options.Part != OnnxPart.Full)
                 throw new ArgumentException("int8 export quantises the full model only (calibration runs from the image); use --part full.");
             var fp32 = Build(model, options with { Precision = OnnxPrecision.Fp32, Float16Io = false, TransposedConvForm = options.EffectiveTransposedConvForm });
-            return Int8Quantizer.Quantize(fp32, options.Calibration ?? Int8Calibration.Synthetic(model.Spec.InputSize, 16, seed: 1), model.Spec);
+            return Int8Quantizer.Quantize(fp32, options.Calibration ?? Int8Calibration.Default(model.Spec.InputSize), model.Spec);
         }
         if (options.Float16Io && options.Precision != OnnxPrecision.Fp16)
             throw new ArgumentException("float16 inputs and outputs need --precision fp16.");
