@@ -1,4 +1,5 @@
 using MobileUNet.Benchmarks;
+using MobileUNet.Export;
 using MobileUNet.Model;
 using MobileUNet.Evaluation;
 
@@ -17,9 +18,9 @@ public static class BenchFixtures
         new(100, median, median * (1 - spread / 2), median * (1 + spread / 2), median, median * spread / 3, median * 0.9, median * 1.5);
 
     public static BenchResult Result(double alpha, int size, double medianMs, BenchPart part = BenchPart.Model, Upsampling up = Upsampling.TransposedConv,
-        int threads = 2, double spread = 0.1, string backend = "torch") =>
+        int threads = 2, double spread = 0.1, string backend = "torch", OnnxPrecision precision = OnnxPrecision.Fp32, TransposedConvForm? form = null) =>
         new(backend, "cpu", threads, 1, new ModelSpec(alpha, size, up), part, 1_000_000, 200_000_000, Stats(medianMs, spread), true,
-            new MemoryUse(300L << 20, 200L << 20, 10L << 20, "config"), TimedSeconds: medianMs * 100 / 1000);
+            new MemoryUse(300L << 20, 200L << 20, 10L << 20, "config"), TimedSeconds: medianMs * 100 / 1000, precision, form);
 
     public static BenchDocument Document(string label, params BenchResult[] results) =>
         new(BenchDocument.CurrentSchema, new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), Machine(label),

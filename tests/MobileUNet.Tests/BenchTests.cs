@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MobileUNet.Benchmarks;
+using MobileUNet.Export;
 using MobileUNet.Model;
 using MobileUNet.Evaluation;
 
@@ -114,6 +116,16 @@ public class LatencyRunnerTests
         using var runner = backend.Prepare(new BenchModel(new ModelSpec(0.25, 32, Upsampling.NearestConv)), part, batch: 2, threads: 1);
         runner.RunOnce();
         Assert.Equal(BenchShapes.Expected(new ModelSpec(0.25, 32, Upsampling.NearestConv), part, batch: 2), runner.RunAndShapes(), BenchShapes.Comparer);
+    }
+
+    [Theory]
+    [InlineData(OnnxPrecision.Int8, null)]
+    [InlineData(OnnxPrecision.Fp32, TransposedConvForm.ConvDepthToSpace)]
+    public void Torch_backend_refuses_a_precision_or_form_of_an_onnx_graph(OnnxPrecision precision, TransposedConvForm? form)
+    {
+        using var backend = new TorchBackend();
+        var e = Assert.Throws<ArgumentException>(() => backend.Prepare(new BenchModel(new ModelSpec(0.25, 32), null, precision, form), BenchPart.Model, 1, 1));
+        Assert.Contains("onnx backend", e.Message);
     }
 
     [Fact]
@@ -234,6 +246,119 @@ public class BenchRecordTests
         Assert.Equal(new ModelSpec(0.5, 128), doc.Results[0].Spec);
         Assert.Equal(5.0, doc.Results[0].Latency.MedianMs);
         Assert.Equal(BenchPart.Model, doc.Results[0].Part);
+        // Written before the graph axes: fp32, no form recorded, labelled as the original network.
+        Assert.Equal(OnnxPrecision.Fp32, doc.Results[0].Precision);
+        Assert.Null(doc.Results[0].TransposedConv);
+        Assert.Equal("", doc.Results[0].Variant);
+        Assert.Null(doc.Settings.Precisions);
+        Assert.Null(doc.Settings.TransposedConvForms);
+    }
+
+    [Fact]
+    public void An_onnx_result_written_before_precision_was_recorded_reads_as_fp32_in_the_default_form()
+    {
+        var json = JsonNode.Parse(BenchFixtures.Document("fixture-old", BenchFixtures.Result(0.5, 128, 5, backend: "onnx", form: TransposedConvForm.ConvTranspose)).ToJson())!;
+        var row = json["results"]![0]!.AsObject();
+        Assert.Equal("Fp32", row["precision"]!.GetValue<string>());
+        Assert.True(row.Remove("precision") && row.Remove("transposedConv"));
+        var old = BenchDocument.FromJson(json.ToJsonString(), "old.json").Results[0];
+        Assert.Equal(OnnxPrecision.Fp32, old.Precision);
+        Assert.Null(old.TransposedConv);
+        Assert.Equal(TransposedConvForm.ConvTranspose, old.EffectiveTransposedConv);
+        Assert.Equal("onnx/cpu", old.RunsOn);
+    }
+
+    [Fact]
+    public void Precision_and_form_round_trip_through_json()
+    {
+        var doc = BenchFixtures.Document("fixture-int8", BenchFixtures.Result(0.5, 128, 2, backend: "onnx", precision: OnnxPrecision.Int8, form: TransposedConvForm.ConvTranspose));
+        var back = BenchDocument.FromJson(doc.ToJson()).Results[0];
+        Assert.Equal(OnnxPrecision.Int8, back.Precision);
+        Assert.Equal(TransposedConvForm.ConvTranspose, back.TransposedConv);
+        Assert.Equal("int8 ConvTranspose", back.Variant); // int8 exports ConvDepthToSpace unless told otherwise
+        Assert.Contains("\"precision\": \"Int8\"", doc.ToJson());
+    }
+}
+
+public class BenchPlanTests
+{
+    static BenchPlan Plan(IReadOnlyList<string> backends, IReadOnlyList<OnnxPrecision>? precisions = null, IReadOnlyList<TransposedConvForm>? forms = null,
+        bool parts = false, Upsampling up = Upsampling.TransposedConv, bool blocks = false) =>
+        new([new ModelSpec(0.25, 64, up)], backends, null, [1], 1, new BenchBudget(0.05), Parts: parts, Blocks: blocks,
+            Precisions: precisions, TransposedConvForms: forms);
+
+    static string Describe(BenchJob j) => $"{j.Part} {j.Model.Spec.Upsampling} {j.Model.Precision} {j.Model.TransposedConv?.ToString() ?? "-"}";
+
+    [Fact]
+    public void Default_plan_times_the_grid_as_before_the_graph_axes()
+    {
+        var plan = Plan(["torch", "onnx"], parts: true);
+        Assert.Equal(
+            ["Model TransposedConv Fp32 -", "Encoder TransposedConv Fp32 -", "Decoder TransposedConv Fp32 -", "Decoder BilinearConv Fp32 -", "Decoder NearestConv Fp32 -"],
+            plan.Jobs("torch", plan.Specs[0]).Select(Describe));
+        // The same five on onnx, the form the export writes by default recorded.
+        Assert.Equal(
+            ["Model TransposedConv Fp32 ConvTranspose", "Encoder TransposedConv Fp32 -", "Decoder TransposedConv Fp32 ConvTranspose", "Decoder BilinearConv Fp32 -", "Decoder NearestConv Fp32 -"],
+            plan.Jobs("onnx", plan.Specs[0]).Select(Describe));
+        Assert.Equal(10, plan.Steps);
+        Assert.Empty(plan.Skipped);
+    }
+
+    [Fact]
+    public void Decoder_variants_two_upsamplings_share_are_counted_once()
+    {
+        var plan = new BenchPlan([new ModelSpec(0.25, 64), new ModelSpec(0.25, 64, Upsampling.BilinearConv)], ["torch"], null, [1], 1,
+            new BenchBudget(0.05), Parts: true);
+        // Each spec's model and encoder, and the three decoder variants once.
+        Assert.Equal(7, plan.Steps);
+    }
+
+    [Fact]
+    public void Precisions_pair_with_the_onnx_backend_and_torch_says_what_it_skips()
+    {
+        var plan = Plan(["torch", "onnx"], [OnnxPrecision.Fp32, OnnxPrecision.Int8]);
+        Assert.Equal(["Model TransposedConv Fp32 -"], plan.Jobs("torch", plan.Specs[0]).Select(Describe));
+        Assert.Equal(["Model TransposedConv Fp32 ConvTranspose", "Model TransposedConv Int8 ConvDepthToSpace"], plan.Jobs("onnx", plan.Specs[0]).Select(Describe));
+        var note = Assert.Single(plan.Skipped);
+        Assert.StartsWith("torch: int8 not timed", note);
+        Assert.Contains("onnx backend", note);
+        plan.Validate();
+    }
+
+    [Fact]
+    public void A_plan_with_nothing_to_time_is_refused_with_the_reason()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Plan(["torch"], [OnnxPrecision.Int8]).Validate());
+        Assert.StartsWith("Nothing to bench: torch: int8 not timed", e.Message);
+        // The block study is fp32 on every backend, so torch still has that to time.
+        Plan(["torch"], [OnnxPrecision.Int8], blocks: true).Validate();
+        Assert.Throws<ArgumentException>(() => Plan(["onnx"], []).Validate());
+    }
+
+    [Fact]
+    public void Transposed_conv_forms_apply_where_the_graph_has_a_transposed_conv()
+    {
+        TransposedConvForm[] both = [TransposedConvForm.ConvTranspose, TransposedConvForm.ConvDepthToSpace];
+        var plan = Plan(["onnx"], [OnnxPrecision.Fp32, OnnxPrecision.Int8], both);
+        Assert.Equal(
+            ["Model TransposedConv Fp32 ConvTranspose", "Model TransposedConv Fp32 ConvDepthToSpace",
+             "Model TransposedConv Int8 ConvTranspose", "Model TransposedConv Int8 ConvDepthToSpace"],
+            plan.Jobs("onnx", plan.Specs[0]).Select(Describe));
+        Assert.Empty(plan.Skipped);
+
+        var resize = Plan(["onnx"], [OnnxPrecision.Fp32], both, up: Upsampling.NearestConv);
+        Assert.Equal(["Model NearestConv Fp32 -"], resize.Jobs("onnx", resize.Specs[0]).Select(Describe));
+        Assert.Contains("timed once per precision", Assert.Single(resize.Skipped));
+    }
+
+    [Fact]
+    public void Int8_parts_are_not_timed_apart_and_the_plan_says_so()
+    {
+        var plan = Plan(["onnx"], [OnnxPrecision.Int8], parts: true);
+        Assert.Equal(["Model TransposedConv Int8 ConvDepthToSpace"], plan.Jobs("onnx", plan.Specs[0]).Select(Describe));
+        Assert.Contains("int8 quantises the whole model", Assert.Single(plan.Skipped));
+        var fp16 = Plan(["onnx"], [OnnxPrecision.Fp16], parts: true);
+        Assert.Equal(5, fp16.Jobs("onnx", fp16.Specs[0]).Count);
     }
 }
 
@@ -302,6 +427,43 @@ public class BenchTableTests
     }
 
     [Fact]
+    public void Tables_and_series_tell_precisions_and_forms_apart()
+    {
+        var doc = BenchFixtures.Document("fixture-int8",
+            BenchFixtures.Result(0.5, 128, 5, backend: "onnx", form: TransposedConvForm.ConvTranspose),
+            BenchFixtures.Result(0.5, 128, 3, backend: "onnx", precision: OnnxPrecision.Int8, form: TransposedConvForm.ConvDepthToSpace),
+            BenchFixtures.Result(0.5, 128, 4, backend: "onnx", form: TransposedConvForm.ConvDepthToSpace));
+        var md = BenchTables.LatencyTable(doc);
+        Assert.Contains("| onnx/cpu | 2 | 0.5 | 128 |", md);
+        Assert.Contains("| onnx/cpu int8 | 2 | 0.5 | 128 |", md);
+        Assert.Contains("| onnx/cpu ConvDepthToSpace | 2 | 0.5 | 128 |", md);
+        Assert.Equal(["fixture-int8 onnx/cpu x2", "fixture-int8 onnx/cpu x2 int8", "fixture-int8 onnx/cpu x2 ConvDepthToSpace"],
+            BenchTables.SeriesOf([doc]).Select(s => s.Name));
+        var lines = BenchTables.Csv([doc]).TrimEnd('\n').Split('\n');
+        var header = lines[0].Split(',');
+        Assert.Equal(["precision", "transposed_conv"], header[^2..]);
+        Assert.Equal(["int8", "ConvDepthToSpace"], lines[2].Split(',')[^2..]);
+        Assert.All(BenchCharts.All(doc), c => Assert.Contains("<svg", c.Svg));
+    }
+
+    [Fact]
+    public void Parts_table_keeps_each_form_with_its_own_decoder_and_shares_the_encoder()
+    {
+        const string onnx = "onnx";
+        var doc = BenchFixtures.Document("fixture-forms",
+            BenchFixtures.Result(1, 224, 40, backend: onnx, form: TransposedConvForm.ConvTranspose),
+            BenchFixtures.Result(1, 224, 30, BenchPart.Encoder, backend: onnx),
+            BenchFixtures.Result(1, 224, 10, BenchPart.Decoder, backend: onnx, form: TransposedConvForm.ConvTranspose),
+            BenchFixtures.Result(1, 224, 14, BenchPart.Decoder, Upsampling.BilinearConv, backend: onnx),
+            BenchFixtures.Result(1, 224, 45, backend: onnx, form: TransposedConvForm.ConvDepthToSpace),
+            BenchFixtures.Result(1, 224, 15, BenchPart.Decoder, backend: onnx, form: TransposedConvForm.ConvDepthToSpace));
+        var md = BenchTables.PartsTable(doc);
+        Assert.Contains("| onnx/cpu | 2 | 1 | 224 | 40.00 | 30.00 | 10.00 | 14.00 | 25% |", md);
+        Assert.Contains("| onnx/cpu ConvDepthToSpace | 2 | 1 | 224 | 45.00 | 30.00 | 15.00 | 14.00 | 33% |", md);
+        Assert.Equal(2, BenchTables.PartGroups(doc).Count);
+    }
+
+    [Fact]
     public void Merge_puts_machines_side_by_side_per_config()
     {
         var md = BenchTables.MergedMarkdown([BenchFixtures.Grid("fixture-a"), BenchFixtures.Grid("fixture-b", scale: 2)]);
@@ -349,6 +511,21 @@ public class RecommendTests
         Assert.Contains("size 224 / alpha 0.5", rec.Summary());
         // 1/128 is slower and less accurate than 0.5/224: not on the front.
         Assert.Equal(["128/0.5", "224/0.5", "224/1"], rec.ParetoFront.Select(c => c.Label));
+    }
+
+    [Fact]
+    public void Picks_an_int8_run_where_it_is_the_fastest_way_to_run_a_config()
+    {
+        // 1/224 at fp32 misses 30 FPS (40 ms); its int8 graph makes it (25 ms), and 1/224 is the most accurate config.
+        var grid = BenchFixtures.Grid();
+        var bench = grid with { Results = [.. grid.Results, BenchFixtures.Result(1, 224, 25, backend: "onnx", precision: OnnxPrecision.Int8)] };
+        var rec = Recommender.Recommend(bench, BenchFixtures.Accuracy(), LatencyBudget.Fps(30));
+        Assert.Equal(new ModelSpec(1, 224), rec.Chosen!.Spec);
+        Assert.Equal(OnnxPrecision.Int8, rec.Chosen.Fastest.Precision);
+        Assert.Contains("on onnx/cpu int8 x2", rec.Summary());
+        // Kept to fp32, the choice falls back to the grid's answer.
+        var fp32 = Recommender.Recommend(bench, BenchFixtures.Accuracy(), LatencyBudget.Fps(30), precisions: [OnnxPrecision.Fp32]);
+        Assert.Equal(new ModelSpec(0.5, 224), fp32.Chosen!.Spec);
     }
 
     [Fact]
@@ -431,6 +608,10 @@ public class BenchCliTests
     [InlineData("--ep tpu", "unknown execution provider")]
     [InlineData("--threads 0", "--threads")]
     [InlineData("--backend nosuch", "unknown backend")]
+    [InlineData("--backend torch --precision int8", "onnx backend")]
+    [InlineData("--precision fp64", "--precision: 'fp64' is not one of")]
+    [InlineData("--transposed-conv Deconv", "--transposed-conv")]
+    [InlineData("--upsampling Bicubic", "--upsampling")]
     public void Bench_refuses_what_it_cannot_run_with_one_line_and_no_output(string options, string message)
     {
         var dir = Path.Combine(TempDir(), "out");

@@ -128,8 +128,7 @@ public class BenchIntegrityTests(ITestOutputHelper output)
             double outsideMean = Stopwatch.GetElapsedTime(start).TotalMilliseconds / n;
             ratios.Add(samples.Stats().MeanMs / outsideMean);
         }
-        var sorted = ratios.Order().ToList();
-        double median = sorted[sorted.Count / 2];
+        double median = LatencyStats.Percentile([.. ratios.Order()], 0.5);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench mean / outside mean per round: {string.Join(", ", ratios.Select(r => r.ToString("0.000", CultureInfo.InvariantCulture)))}; median {median:0.000}"));
         Assert.InRange(median, 0.75, 1.25);
@@ -160,6 +159,70 @@ public class OnnxBenchCliTests
         Assert.Contains(breakdown.Operators, o => o.Operator == "depthwise conv" && o.MsPerRun > 0);
         Assert.NotNull(doc.Machine.OnnxRuntime);
         Assert.Contains("## Operators: a0.25-s32 on onnx/cpu x1", File.ReadAllText(Path.Combine(dir, "bench.md")));
+    }
+
+    [Fact]
+    public void Tiny_fp32_and_int8_grid_records_the_int8_row_and_recommend_can_pick_it()
+    {
+        var spec = new ModelSpec(0.25, 64);
+        var budget = new BenchBudget(seconds: 0.05, minRuns: 3, warmupSeconds: 0, warmupRuns: 1);
+        var doc = BenchStudy.Run(new BenchPlan([spec], ["torch", "onnx"], null, [1], 1, budget,
+            Precisions: [OnnxPrecision.Fp32, OnnxPrecision.Int8], MachineLabel: "test-int8"));
+        Assert.Equal(["torch Fp32", "onnx Fp32", "onnx Int8"], doc.Results.Select(r => $"{r.Backend} {r.Precision}"));
+        var int8 = doc.Results[2];
+        Assert.Equal(TransposedConvForm.ConvDepthToSpace, int8.TransposedConv); // the int8 export's default form, recorded
+        Assert.Equal(doc.Results[1].Parameters, int8.Parameters);
+        Assert.True(int8.Latency.MedianMs > 0);
+        Assert.Equal([OnnxPrecision.Fp32, OnnxPrecision.Int8], doc.Settings.Precisions!);
+
+        var back = BenchDocument.FromJson(doc.ToJson());
+        Assert.Equal(OnnxPrecision.Int8, back.Results[2].Precision);
+        var accuracy = new MobileUNet.Evaluation.AccuracyDocument(MobileUNet.Evaluation.AccuracyDocument.CurrentSchema, "test",
+            [new MobileUNet.Evaluation.AccuracyRecord(spec, 0.8)]);
+        // A generous budget: whichever run is fastest, the one config is chosen; asked for int8, its int8 run.
+        var any = Recommender.Recommend(back, accuracy, LatencyBudget.Latency(10_000));
+        Assert.Equal(doc.Results.Min(r => r.Latency.MedianMs), any.Chosen!.LatencyMs);
+        var rec = Recommender.Recommend(back, accuracy, LatencyBudget.Latency(10_000), precisions: [OnnxPrecision.Int8]);
+        Assert.Equal(OnnxPrecision.Int8, rec.Chosen!.Fastest.Precision);
+        Assert.Contains("onnx/cpu int8", rec.Summary());
+    }
+
+    [Fact]
+    public void Bench_cli_pairs_precisions_with_onnx_says_what_torch_skips_and_writes_optimized_graphs()
+    {
+        var dir = TempDir();
+        var r = Cli.Run("bench", "--alphas", "0.25", "--sizes", "64", "--precision", "fp32,int8", "--threads", "1", "--budget-seconds", "0.05",
+            "--optimized-graphs", Path.Combine(dir, "graphs"), "-o", Path.Combine(dir, "out"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("not timed: torch: int8 not timed", r.Stdout);
+        var doc = BenchDocument.Load(Path.Combine(dir, "out", "bench.json"));
+        Assert.Equal(["torch Fp32", "onnx Fp32", "onnx Int8"], doc.Results.Select(x => $"{x.Backend} {x.Precision}"));
+        Assert.Contains("| onnx/cpu int8 | 1 | 0.25 | 64 |", File.ReadAllText(Path.Combine(dir, "out", "bench.md")));
+        var graphs = Directory.GetFiles(Path.Combine(dir, "graphs")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(["a0.25-s64-int8-model-x1-b1.optimized.onnx", "a0.25-s64-model-x1-b1.optimized.onnx"], graphs);
+    }
+
+    [Fact]
+    public void An_int8_onnx_file_is_timed_as_int8_and_other_precisions_of_it_are_refused()
+    {
+        var dir = TempDir();
+        var file = Path.Combine(dir, "tiny.int8.onnx");
+        Torch.EnsureReady();
+        using (var net = new MobileUNet.Model.MobileUNet(new ModelSpec(0.25, 64)))
+        {
+            net.eval();
+            OnnxExporter.Export(net, file, new OnnxExportOptions { Precision = OnnxPrecision.Int8 });
+        }
+        var r = Cli.Run("bench", "--model", file, "--threads", "1", "--budget-seconds", "0.05", "-o", Path.Combine(dir, "out"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var result = Assert.Single(BenchDocument.Load(Path.Combine(dir, "out", "bench.json")).Results);
+        Assert.Equal(OnnxPrecision.Int8, result.Precision);
+        Assert.Null(result.TransposedConv); // timed as written: the bench did not choose its form
+
+        var refused = Cli.Run("bench", "--model", file, "--precision", "fp32", "-o", Path.Combine(dir, "out2"));
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("is an int8 ONNX graph and is timed as written", refused.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir, "out2")));
     }
 
     [Fact]

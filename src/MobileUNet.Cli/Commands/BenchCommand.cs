@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MobileUNet.Benchmarks;
+using MobileUNet.Export;
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using Spectre.Console;
@@ -23,10 +24,22 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [DefaultValue(BenchGrid.DefaultSizes)]
         public string Sizes { get; init; } = BenchGrid.DefaultSizes;
 
-        [CommandOption("-u|--upsampling <KIND>")]
-        [Description("Decoder upsampling of the grid's models: TransposedConv (original), BilinearConv or NearestConv.")]
-        [DefaultValue(Upsampling.TransposedConv)]
-        public Upsampling Upsampling { get; init; }
+        [CommandOption("-u|--upsampling <LIST>")]
+        [Description("Decoder upsampling of the grid's models, comma separated: TransposedConv (original), BilinearConv, NearestConv.")]
+        [DefaultValue("TransposedConv")]
+        public string Upsampling { get; init; } = "TransposedConv";
+
+        [CommandOption("--precision <LIST>")]
+        [Description("Precisions of the exported graph, comma separated: fp32, fp16, int8 (onnx backend; torch times fp32; int8 calibrates on the exporter's synthetic images). Default fp32, or an .onnx --model's own.")]
+        public string? Precision { get; init; }
+
+        [CommandOption("--transposed-conv <LIST>")]
+        [Description("How the exported graph spells the decoder's transposed conv, comma separated: ConvTranspose, ConvDepthToSpace (onnx backend). Default: the export's default for each precision.")]
+        public string? TransposedConv { get; init; }
+
+        [CommandOption("--optimized-graphs <DIR>")]
+        [Description("Write each graph as ONNX Runtime runs it after its fusions (NAME.optimized.onnx) here (onnx backend).")]
+        public string? OptimizedGraphs { get; init; }
 
         [CommandOption("--backend <NAME>")]
         [Description("torch, onnx, or all (every backend in this build).")]
@@ -94,23 +107,34 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         IReadOnlyList<ModelSpec> specs;
+        // An .onnx model runs on ONNX Runtime only ("all" means the onnx backend then), at its own precision.
+        bool onnxFile = settings.Model?.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) == true;
+        IReadOnlyList<OnnxPrecision>? precisions = settings.Precision is { } p ? GridOptions.Names<OnnxPrecision>("--precision", p) : null;
         if (settings.Model is { } file)
         {
             if (!File.Exists(file)) throw new FileNotFoundException($"{file}: no such model file.");
-            specs = [file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? OnnxBackend.ReadSpec(file) : WeightsFile.ReadHeader(file).Spec];
+            if (onnxFile)
+            {
+                var metadata = ModelSource.ReadOnnxMetadata(file);
+                specs = [metadata.Spec];
+                precisions ??= [metadata.Precision];
+            }
+            else specs = [WeightsFile.ReadHeader(file).Spec];
         }
-        else specs = GridOptions.Specs(settings.Alphas, settings.Sizes, settings.Upsampling);
+        else specs = GridOptions.Specs(settings.Alphas, settings.Sizes, GridOptions.Names<Upsampling>("--upsampling", settings.Upsampling));
+        var forms = settings.TransposedConv is { } f ? GridOptions.Names<TransposedConvForm>("--transposed-conv", f) : null;
 
-        // An .onnx model runs on ONNX Runtime only: "all" means the onnx backend then.
-        bool onnxFile = settings.Model?.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) == true;
         var backends = BenchBackends.Resolve(onnxFile && settings.Backend.Equals("all", StringComparison.OrdinalIgnoreCase) ? BenchBackends.NameOf(Inference.Backend.Onnx) : settings.Backend,
             settings.ExecutionProvider);
         var threads = settings.Threads is { } t ? ParseThreads(t) : [Environment.ProcessorCount];
         var plan = new BenchPlan(specs, backends, settings.ExecutionProvider, threads, settings.Batch, new BenchBudget(settings.BudgetSeconds),
             settings.Model, settings.Parts, null, settings.Blocks, new ModelSpec(settings.BlockAlpha, settings.BlockSize), settings.Machine,
-            "mobileunet bench " + string.Join(' ', context.Arguments.Skip(1)));
+            "mobileunet bench " + string.Join(' ', context.Arguments.Skip(1)), precisions, forms, settings.OptimizedGraphs);
         string output = settings.Output ?? Path.Combine("runs", "bench", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         Platform.OutputPaths.CheckFolder(output, settings.Model);
+        if (settings.OptimizedGraphs is { } graphs) Platform.OutputPaths.CheckFolder(graphs, settings.Model);
+        plan.Validate();
+        foreach (var skipped in plan.Skipped) AnsiConsole.MarkupLine("[yellow]not timed:[/] " + Markup.Escape(skipped));
 
         BenchDocument? doc = null;
         AnsiConsole.Progress()

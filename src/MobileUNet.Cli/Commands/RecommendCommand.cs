@@ -36,6 +36,10 @@ public sealed class RecommendCommand : Command<RecommendCommand.Settings>
         [Description("Only consider results at this thread count.")]
         public int? Threads { get; init; }
 
+        [CommandOption("--precision <LIST>")]
+        [Description("Only consider results of these precisions, comma separated: fp32, fp16, int8 (default: any the bench recorded).")]
+        public string? Precision { get; init; }
+
         [CommandOption("-o|--output <DIR>")]
         [Description("Folder for recommendation.json and the Pareto chart (pareto.png, pareto.svg).")]
         [DefaultValue("runs/recommend")]
@@ -56,7 +60,8 @@ public sealed class RecommendCommand : Command<RecommendCommand.Settings>
         var bench = BenchDocument.Load(settings.Bench!);
         var accuracy = AccuracyDocument.Load(settings.Accuracy!);
         var budget = settings.LatencyMs is { } ms ? LatencyBudget.Latency(ms) : LatencyBudget.Fps(settings.Fps ?? BenchDocument.RealtimeFps);
-        var rec = Recommender.Recommend(bench, accuracy, budget, settings.Backend, settings.Threads);
+        var precisions = settings.Precision is { } p ? GridOptions.Names<Export.OnnxPrecision>("--precision", p) : null;
+        var rec = Recommender.Recommend(bench, accuracy, budget, settings.Backend, settings.Threads, precisions);
         if (rec.Candidates.Count == 0)
             throw new InvalidDataException($"{settings.Bench} and {settings.Accuracy} share no configuration (compare their specs).");
 
@@ -71,7 +76,7 @@ public sealed class RecommendCommand : Command<RecommendCommand.Settings>
             table.AddRow(c.Label, c.Iou.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture),
                 c.LatencyMs.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
                 (1000 / c.LatencyMs).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture),
-                Markup.Escape($"{c.Fastest.Backend}/{c.Fastest.ExecutionProvider} x{c.Fastest.Threads}"),
+                Markup.Escape($"{c.Fastest.RunsOn} x{c.Fastest.Threads}"),
                 c.LatencyMs <= budget.MaxLatencyMs ? "yes" : "no", rec.ParetoFront.Contains(c) ? "*" : "");
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(rec.Summary());

@@ -10,7 +10,9 @@ namespace MobileUNet.Benchmarks;
 /// </summary>
 public static class BenchBackends
 {
-    sealed record Entry(IReadOnlyList<string> Providers, Func<string, IBenchBackend> Create);
+    // OnnxGraphs: the backend times exported ONNX graphs, so a graph's precision and form are its to vary.
+    // Create takes the execution provider and the folder for optimised graphs (null: none written).
+    sealed record Entry(IReadOnlyList<string> Providers, bool OnnxGraphs, Func<string, string?, IBenchBackend> Create);
 
     static readonly Dictionary<string, Entry> Entries = BuiltIn();
 
@@ -22,12 +24,12 @@ public static class BenchBackends
         var entries = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase)
         {
             // TorchSharp-cpu is the only TorchSharp build the registry serves here: the cpu is all it runs on.
-            [NameOf(Backend.Torch)] = new([RuntimeOptions.DefaultExecutionProvider], _ => new TorchBackend()),
+            [NameOf(Backend.Torch)] = new([RuntimeOptions.DefaultExecutionProvider], OnnxGraphs: false, (_, _) => new TorchBackend()),
         };
         try
         {
             // ONNX Runtime serves the execution providers its native build reports (cpu only in the NuGet CPU package).
-            entries[NameOf(Backend.Onnx)] = new(RuntimeOptions.AvailableProviders(), ep => new OnnxBackend(ep));
+            entries[NameOf(Backend.Onnx)] = new(RuntimeOptions.AvailableProviders(), OnnxGraphs: true, (ep, graphs) => new OnnxBackend(ep, graphs));
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
         {
@@ -73,8 +75,20 @@ public static class BenchBackends
         }
     }
 
-    /// <summary>Builds a backend on an execution provider (null: its default, the first it serves).</summary>
-    public static IBenchBackend Create(string name, string? executionProvider)
+    /// <summary>
+    /// Whether a backend times exported ONNX graphs, whose precision and transposed-conv form are bench axes; a
+    /// backend that runs the torch modules times fp32 only. False for a name this build does not know.
+    /// </summary>
+    public static bool TimesOnnxGraphs(string name)
+    {
+        lock (Entries) return Entries.TryGetValue(name, out var entry) && entry.OnnxGraphs;
+    }
+
+    /// <summary>
+    /// Builds a backend on an execution provider (null: its default, the first it serves). A backend that times
+    /// ONNX graphs writes each one as its runtime optimised it into <paramref name="optimizedGraphs"/> when given.
+    /// </summary>
+    public static IBenchBackend Create(string name, string? executionProvider, string? optimizedGraphs = null)
     {
         Entry? entry;
         lock (Entries)
@@ -82,7 +96,7 @@ public static class BenchBackends
         string provider = executionProvider ?? entry.Providers[0];
         if (!entry.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
             throw new ArgumentException($"--ep {provider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
-        return entry.Create(provider);
+        return entry.Create(provider, optimizedGraphs);
     }
 
     static string Describe() => "available: " + string.Join("; ", Entries.Select(e => $"{e.Key} on {string.Join(", ", e.Value.Providers)}"));

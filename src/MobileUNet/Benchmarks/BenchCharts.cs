@@ -120,7 +120,11 @@ public static class BenchCharts
                 bars.Add(new Bar { Position = x, ValueBase = encoderMs, Value = encoderMs + decoder.Latency.MedianMs, FillColor = palette.GetColor(v) });
             }
             string label = string.Create(Inv, $"{group.Key.Size}/{group.Key.Alpha:0.##}");
-            if (groups.Select(x => (x.Key.Backend, x.Key.Threads)).Distinct().Count() > 1) label += string.Create(Inv, $"\n{group.Key.Backend} x{group.Key.Threads}");
+            if (groups.Select(x => (x.Key.Backend, x.Key.Threads, x.Key.Precision, x.Key.TransposedConv)).Distinct().Count() > 1)
+            {
+                string variant = BenchModel.Describe(null, group.Key.Precision, group.Key.TransposedConv);
+                label += string.Create(Inv, $"\n{group.Key.Backend} x{group.Key.Threads}") + (variant.Length == 0 ? "" : " " + variant);
+            }
             ticks.Add((g * slot + (variants.Count - 1) / 2.0, label));
         }
         plot.Add.Bars(bars);

@@ -21,11 +21,15 @@ public static class BenchExports
         return Part(net, part);
     }
 
-    /// <summary>The export of one part of <paramref name="net"/>, in eval mode (BN folded with its running statistics).</summary>
-    public static byte[] Part(Model.MobileUNet net, BenchPart part)
+    /// <summary>
+    /// The export of one part of <paramref name="net"/>, in eval mode (BN folded with its running statistics), in a
+    /// precision and transposed-conv form (null: the export's default for the precision). int8 quantises the whole
+    /// model only, calibrated on <see cref="Int8Calibration.Default"/>.
+    /// </summary>
+    public static byte[] Part(Model.MobileUNet net, BenchPart part, OnnxPrecision precision = OnnxPrecision.Fp32, TransposedConvForm? form = null)
     {
         net.eval();
-        return OnnxExporter.ToBytes(net, new OnnxExportOptions { Part = ToOnnx(part) });
+        return OnnxExporter.ToBytes(net, new OnnxExportOptions { Part = ToOnnx(part), Precision = precision, TransposedConvForm = form });
     }
 
     /// <summary>One untrained block alone, written by the same code as the whole network.</summary>

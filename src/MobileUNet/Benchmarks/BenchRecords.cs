@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MobileUNet.Export;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 
@@ -12,9 +13,13 @@ namespace MobileUNet.Benchmarks;
 public sealed record MachineInfo(string Label, string CpuModel, int LogicalCores, string Os, string Architecture, string DotNet,
     string? Libtorch, string? OnnxRuntime);
 
-/// <summary>How the bench was asked to run: enough to rerun it.</summary>
+/// <summary>
+/// How the bench was asked to run: enough to rerun it. <see cref="Precisions"/> and <see cref="TransposedConvForms"/>
+/// are the ONNX graph axes (null in files written before they existed: fp32 in the export's default form).
+/// </summary>
 public sealed record BenchSettings(IReadOnlyList<string> Backends, string? ExecutionProvider, IReadOnlyList<int> Threads, int Batch,
-    double BudgetSeconds, string? ModelFile, bool Parts, bool Blocks, string CommandLine);
+    double BudgetSeconds, string? ModelFile, bool Parts, bool Blocks, string CommandLine,
+    IReadOnlyList<OnnxPrecision>? Precisions = null, IReadOnlyList<TransposedConvForm>? TransposedConvForms = null);
 
 /// <summary>
 /// Peak memory while one configuration was prepared and timed. On Linux the kernel's resident-set high-water
@@ -28,10 +33,36 @@ public sealed record MemoryUse(long PeakResidentBytes, long ResidentBeforeBytes,
 {
 }
 
-/// <summary>One timed part of one model on one backend, thread count and batch.</summary>
+/// <summary>
+/// One timed part of one model on one backend, thread count and batch. <see cref="Precision"/> is the numeric
+/// format of the graph that ran (torch runs fp32); <see cref="TransposedConv"/> how an ONNX graph spelled the
+/// decoder's transposed convs, null where no ONNX graph with one ran (torch, resize decoders, the encoder alone).
+/// Both default for files written before they were recorded, which timed fp32 in the export's default form.
+/// </summary>
 public sealed record BenchResult(string Backend, string ExecutionProvider, int Threads, int Batch, ModelSpec Spec, BenchPart Part,
-    long Parameters, long Macs, LatencyStats Latency, bool Stable, MemoryUse Memory, double TimedSeconds)
+    long Parameters, long Macs, LatencyStats Latency, bool Stable, MemoryUse Memory, double TimedSeconds,
+    OnnxPrecision Precision = OnnxPrecision.Fp32,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TransposedConvForm? TransposedConv = null)
 {
+    /// <summary>
+    /// The transposed conv's form for comparisons: as recorded, or where nothing was recorded but the graph has a
+    /// transposed conv, the export's default for the precision (what older files and torch's ConvTranspose2d ran).
+    /// </summary>
+    [JsonIgnore]
+    public TransposedConvForm? EffectiveTransposedConv => TransposedConv
+        ?? (Spec.Upsampling == Upsampling.TransposedConv && Part != BenchPart.Encoder ? OnnxExportOptions.DefaultTransposedConvForm(Precision) : null);
+
+    /// <summary>
+    /// How this run differs from the original fp32 network, for labels: decoder upsampling other than the transposed
+    /// conv, precision other than fp32, a transposed-conv form other than the export's default; "" when none.
+    /// </summary>
+    [JsonIgnore]
+    public string Variant => BenchModel.Describe(Spec.Upsampling, Precision, EffectiveTransposedConv);
+
+    /// <summary>Backend, execution provider and variant, e.g. "onnx/cpu int8".</summary>
+    [JsonIgnore]
+    public string RunsOn => Variant.Length == 0 ? $"{Backend}/{ExecutionProvider}" : $"{Backend}/{ExecutionProvider} {Variant}";
+
     /// <summary>
     /// Share of the timed phase's wall clock spent outside the timed calls (the loop, the stability checks):
     /// near 0 means the samples account for the whole loop, as an outside timing of it would see.

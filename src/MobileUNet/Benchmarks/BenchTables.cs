@@ -11,15 +11,20 @@ public static class BenchTables
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Names one timing series: machine, backend, execution provider, threads, batch.</summary>
-    public static string Series(MachineInfo machine, string backend, string ep, int threads, int batch) =>
-        string.Create(Inv, $"{machine.Label} {backend}/{ep} x{threads}") + (batch == 1 ? "" : string.Create(Inv, $" b{batch}"));
+    /// <summary>
+    /// Names one timing series: machine, backend, execution provider, threads, batch, and the variant (resize
+    /// decoder, precision, transposed-conv form) where it is not the original fp32 network.
+    /// </summary>
+    public static string Series(MachineInfo machine, string backend, string ep, int threads, int batch, string variant = "") =>
+        string.Create(Inv, $"{machine.Label} {backend}/{ep} x{threads}") + (batch == 1 ? "" : string.Create(Inv, $" b{batch}"))
+        + (variant.Length == 0 ? "" : " " + variant);
 
-    public static string Series(BenchDocument doc, BenchResult r) => Series(doc.Machine, r.Backend, r.ExecutionProvider, r.Threads, r.Batch);
+    public static string Series(BenchDocument doc, BenchResult r) => Series(doc.Machine, r.Backend, r.ExecutionProvider, r.Threads, r.Batch, r.Variant);
 
     public const string CsvHeader =
         "machine,cpu,cores,backend,execution_provider,threads,batch,alpha,alpha_up,size,upsampling,part,parameters,macs,runs,stable," +
-        "median_ms,p10_ms,p90_ms,mean_ms,stdev_ms,min_ms,max_ms,fps,meets_30fps,gflop_per_s,spread,noisy,peak_resident_bytes,resident_before_bytes,memory_scope,timed_seconds,loop_overhead";
+        "median_ms,p10_ms,p90_ms,mean_ms,stdev_ms,min_ms,max_ms,fps,meets_30fps,gflop_per_s,spread,noisy,peak_resident_bytes,resident_before_bytes,memory_scope,timed_seconds,loop_overhead," +
+        "precision,transposed_conv";
 
     /// <summary>One row per result of every document (merged machines stack as rows; the machine column tells them apart).</summary>
     public static string Csv(IEnumerable<BenchDocument> docs)
@@ -36,7 +41,8 @@ public static class BenchTables
                 I(r.Threads), I(r.Batch), D(r.Spec.Alpha), D(r.Spec.AlphaUp), I(r.Spec.InputSize), r.Spec.Upsampling.ToString(),
                 r.Part.ToString().ToLowerInvariant(), I(r.Parameters), I(r.Macs), I(l.Runs), B(r.Stable),
                 D(l.MedianMs), D(l.P10Ms), D(l.P90Ms), D(l.MeanMs), D(l.StdevMs), D(l.MinMs), D(l.MaxMs), D(r.Fps), B(r.MeetsRealtime),
-                D(r.GflopPerSecond), D(l.Spread), B(r.Noisy), I(r.Memory.PeakResidentBytes), I(r.Memory.ResidentBeforeBytes), r.Memory.Scope, D(r.TimedSeconds), D(r.LoopOverhead)]);
+                D(r.GflopPerSecond), D(l.Spread), B(r.Noisy), I(r.Memory.PeakResidentBytes), I(r.Memory.ResidentBeforeBytes), r.Memory.Scope, D(r.TimedSeconds), D(r.LoopOverhead),
+                r.Precision.ToString().ToLowerInvariant(), r.TransposedConv?.ToString() ?? ""]);
                 sb.Append('\n');
             }
         return sb.ToString();
@@ -109,14 +115,17 @@ public static class BenchTables
         {
             var l = r.Latency;
             sb.Append(string.Create(Inv,
-                $"| {r.Backend}/{r.ExecutionProvider} | {r.Threads} | {r.Spec.Alpha:0.###} | {r.Spec.InputSize} | {r.Parameters:N0} | {r.Macs / 1e6:0.0} | {l.MedianMs:0.00} | {l.P10Ms:0.00} | {l.P90Ms:0.00} | {l.MeanMs:0.00} | {l.StdevMs:0.00} | {r.Fps:0.0} | {(r.MeetsRealtime ? "yes" : "no")} | {r.GflopPerSecond:0.0} | {r.Memory.PeakResidentBytes / 1048576.0:0} |"));
+                $"| {r.RunsOn} | {r.Threads} | {r.Spec.Alpha:0.###} | {r.Spec.InputSize} | {r.Parameters:N0} | {r.Macs / 1e6:0.0} | {l.MedianMs:0.00} | {l.P10Ms:0.00} | {l.P90Ms:0.00} | {l.MeanMs:0.00} | {l.StdevMs:0.00} | {r.Fps:0.0} | {(r.MeetsRealtime ? "yes" : "no")} | {r.GflopPerSecond:0.0} | {r.Memory.PeakResidentBytes / 1048576.0:0} |"));
             if (r.Noisy) sb.Append(" noisy");
             sb.Append('\n');
         }
         return sb.ToString();
     }
 
-    /// <summary>Encoder and decoder medians per config, one decoder column per upsampling variant.</summary>
+    /// <summary>
+    /// Encoder and decoder medians per config, one decoder column per upsampling variant; the backend cell names
+    /// the config's own decoder, precision and form where they are not the original fp32 network's.
+    /// </summary>
     public static string PartsTable(BenchDocument doc)
     {
         var variants = doc.Results.Where(r => r.Part == BenchPart.Decoder).Select(r => r.Spec.Upsampling).Distinct().OrderBy(v => v).ToList();
@@ -125,9 +134,11 @@ public static class BenchTables
         sb.Append(" decoder share |\n|---|---:|---:|---:|---:|---:|");
         foreach (var _ in variants) sb.Append("---:|");
         sb.Append("---:|\n");
-        foreach (var g in PartGroups(doc))
+        // A whole model timed without parts (int8, which quantises the whole model only) has no row here.
+        foreach (var g in PartGroups(doc).Where(g => g.Encoder is not null || g.Decoders.Count > 0))
         {
-            sb.Append(string.Create(Inv, $"| {g.Key.Backend}/{g.Key.Ep} | {g.Key.Threads} | {g.Key.Alpha:0.###} | {g.Key.Size} | {Ms(g.Model)} | {Ms(g.Encoder)} |"));
+            string variant = BenchModel.Describe(g.Key.Upsampling, g.Key.Precision, g.Key.TransposedConv);
+            sb.Append(string.Create(Inv, $"| {g.Key.Backend}/{g.Key.Ep}{(variant.Length == 0 ? "" : " " + variant)} | {g.Key.Threads} | {g.Key.Alpha:0.###} | {g.Key.Size} | {Ms(g.Model)} | {Ms(g.Encoder)} |"));
             foreach (var v in variants) sb.Append(' ').Append(Ms(g.Decoders.GetValueOrDefault(v))).Append(" |");
             var decoder = g.Decoders.GetValueOrDefault(g.Key.Upsampling);
             string share = g.Encoder is { } e && decoder is { } d ? string.Create(Inv, $"{100 * d.Latency.MedianMs / (e.Latency.MedianMs + d.Latency.MedianMs):0}%") : "-";
@@ -136,20 +147,32 @@ public static class BenchTables
         return sb.ToString();
     }
 
-    public sealed record PartKey(string Backend, string Ep, int Threads, int Batch, double Alpha, double AlphaUp, int Size, Model.Upsampling Upsampling);
+    /// <summary>
+    /// One config of the parts study: where it ran, its spec, its precision, and the transposed-conv form of its whole
+    /// model (null for a resize decoder).
+    /// </summary>
+    public sealed record PartKey(string Backend, string Ep, int Threads, int Batch, double Alpha, double AlphaUp, int Size, Model.Upsampling Upsampling,
+        Export.OnnxPrecision Precision = Export.OnnxPrecision.Fp32, Export.TransposedConvForm? TransposedConv = null);
 
     /// <summary>The results of one config grouped: whole model, encoder, and the decoder per upsampling variant.</summary>
     public sealed record PartGroup(PartKey Key, BenchResult? Model, BenchResult? Encoder, IReadOnlyDictionary<Model.Upsampling, BenchResult> Decoders);
 
+    /// <summary>
+    /// Groups per config and precision. The encoder has no transposed conv, so it belongs to every form of its
+    /// config; a decoder with one joins the group of its form (a resize decoder's group takes the default form's).
+    /// </summary>
     public static IReadOnlyList<PartGroup> PartGroups(BenchDocument doc)
     {
         var groups = new List<PartGroup>();
         foreach (var r in doc.Results.Where(r => r.Part != BenchPart.Decoder))
         {
-            var key = new PartKey(r.Backend, r.ExecutionProvider, r.Threads, r.Batch, r.Spec.Alpha, r.Spec.AlphaUp, r.Spec.InputSize, r.Spec.Upsampling);
-            if (groups.Any(g => g.Key == key)) continue;
-            BenchResult? Find(BenchPart part) => doc.Results.FirstOrDefault(x => x.Part == part && Same(x, key) && x.Spec.Upsampling == key.Upsampling);
-            var decoders = doc.Results.Where(x => x.Part == BenchPart.Decoder && Same(x, key))
+            var key = new PartKey(r.Backend, r.ExecutionProvider, r.Threads, r.Batch, r.Spec.Alpha, r.Spec.AlphaUp, r.Spec.InputSize, r.Spec.Upsampling,
+                r.Precision, r.EffectiveTransposedConv);
+            if (groups.Any(g => g.Key == key || r.Part == BenchPart.Encoder && g.Key with { TransposedConv = null } == key)) continue;
+            BenchResult? Find(BenchPart part) => doc.Results.FirstOrDefault(x => x.Part == part && Same(x, key) && x.Spec.Upsampling == key.Upsampling
+                && (part == BenchPart.Encoder || x.EffectiveTransposedConv == key.TransposedConv));
+            var form = key.TransposedConv ?? Export.OnnxExportOptions.DefaultTransposedConvForm(key.Precision);
+            var decoders = doc.Results.Where(x => x.Part == BenchPart.Decoder && Same(x, key) && (x.EffectiveTransposedConv ?? form) == form)
                 .GroupBy(x => x.Spec.Upsampling).ToDictionary(x => x.Key, x => x.First());
             groups.Add(new PartGroup(key, Find(BenchPart.Model), Find(BenchPart.Encoder), decoders));
         }
@@ -157,7 +180,7 @@ public static class BenchTables
 
         static bool Same(BenchResult x, PartKey k) =>
             x.Backend == k.Backend && x.ExecutionProvider == k.Ep && x.Threads == k.Threads && x.Batch == k.Batch &&
-            x.Spec.Alpha == k.Alpha && x.Spec.AlphaUp == k.AlphaUp && x.Spec.InputSize == k.Size;
+            x.Spec.Alpha == k.Alpha && x.Spec.AlphaUp == k.AlphaUp && x.Spec.InputSize == k.Size && x.Precision == k.Precision;
     }
 
     public static string BlocksTable(BenchDocument doc)

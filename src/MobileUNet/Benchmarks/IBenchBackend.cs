@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MobileUNet.Export;
 using MobileUNet.Model;
 
 namespace MobileUNet.Benchmarks;
@@ -28,8 +29,31 @@ public enum BlockKind
 /// <summary>
 /// What to time: a spec, and optionally a weights file (a trained .munet, or for backends that take one, an
 /// exported model such as .onnx). Without a file the weights are untrained: speed needs no training.
+/// <see cref="Precision"/> and <see cref="TransposedConv"/> say how a backend that runs exported ONNX graphs writes
+/// the graph (null: the export's default form for the precision); a backend that runs the torch modules takes fp32
+/// and no form only. An int8 graph is calibrated on <see cref="Int8Calibration.Default"/>: the ranges it sets do
+/// not change the graph or its speed, and untrained models have no data of their own.
 /// </summary>
-public sealed record BenchModel(ModelSpec Spec, string? WeightsPath = null);
+public sealed record BenchModel(ModelSpec Spec, string? WeightsPath = null, OnnxPrecision Precision = OnnxPrecision.Fp32,
+    TransposedConvForm? TransposedConv = null)
+{
+    /// <summary>The spec's label and, where they differ from fp32 in the default form, precision and form: "a0.5-s128 int8".</summary>
+    public string Label => Spec.Label + Describe(null, Precision, TransposedConv) switch { "" => "", var v => " " + v };
+
+    /// <summary>
+    /// The words that set a run apart from the original fp32 network: a resize decoder, a precision other than fp32,
+    /// a transposed-conv form other than the export's default for the precision; "" when none.
+    /// </summary>
+    internal static string Describe(Upsampling? upsampling, OnnxPrecision precision, TransposedConvForm? form)
+    {
+        var words = new List<string>();
+        if (upsampling == Upsampling.BilinearConv) words.Add("bilinear");
+        else if (upsampling == Upsampling.NearestConv) words.Add("nearest");
+        if (precision != OnnxPrecision.Fp32) words.Add(precision.ToString().ToLowerInvariant());
+        if (form is { } f && f != OnnxExportOptions.DefaultTransposedConvForm(precision)) words.Add(f.ToString());
+        return string.Join(' ', words);
+    }
+}
 
 /// <summary>One prepared inference: inputs allocated once, each <see cref="RunOnce"/> one call on them.</summary>
 public interface IBenchRunner : IDisposable

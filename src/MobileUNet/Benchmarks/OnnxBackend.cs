@@ -14,13 +14,19 @@ namespace MobileUNet.Benchmarks;
 /// (or reads a given .onnx file), opens a session tuned for speed (all graph optimisations, the bench's
 /// intra-op thread count, no spinning: the bench keeps several sessions alive, DESIGN.md section 3), creates its
 /// input and output tensors once and binds them with an <see cref="OrtIoBinding"/>, so a run allocates nothing.
+/// The exported graph takes the model's precision and transposed-conv form (<see cref="BenchModel"/>). With an
+/// optimised-graph folder, each model session also writes the graph ONNX Runtime runs after its fusions there
+/// (NAME.optimized.onnx), to see what was fused (DESIGN.md section 3).
 /// </summary>
 public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
 {
-    public OnnxBackend(string executionProvider = RuntimeOptions.DefaultExecutionProvider)
+    readonly string? optimizedGraphs;
+
+    public OnnxBackend(string executionProvider = RuntimeOptions.DefaultExecutionProvider, string? optimizedGraphs = null)
     {
         if (RuntimeOptions.ExecutionProviderError(executionProvider) is { } error) throw new ArgumentException(error);
         ExecutionProvider = executionProvider.ToLowerInvariant();
+        this.optimizedGraphs = optimizedGraphs;
     }
 
     /// <summary>The execution providers this ONNX Runtime build reports, cpu first.</summary>
@@ -35,8 +41,15 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     {
         CheckCounts(batch, threads);
         var (bytes, source) = Graph(model, part);
-        byte[]? encoder = part == BenchPart.Decoder ? Graph(model, BenchPart.Encoder).Bytes : null;
-        return new SessionRunner(Options(threads), bytes, source, batch, encoder);
+        byte[]? encoder = part == BenchPart.Decoder ? Graph(model with { TransposedConv = null }, BenchPart.Encoder).Bytes : null;
+        string? optimized = null;
+        if (optimizedGraphs is not null)
+        {
+            Directory.CreateDirectory(optimizedGraphs);
+            string name = FormattableString.Invariant($"{model.Label}-{part}-x{threads}-b{batch}").Replace(' ', '-').ToLowerInvariant();
+            optimized = Path.Combine(optimizedGraphs, name + ".optimized.onnx");
+        }
+        return new SessionRunner(Options(threads, optimized), bytes, source, batch, encoder);
     }
 
     public IBenchRunner PrepareBlock(BlockShape shape, BlockKind kind, int batch, int threads)
@@ -76,7 +89,8 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     /// <summary>
     /// The ONNX graph of a part: exported in memory from untrained weights, a .munet file, or read from a .onnx
     /// file. A .onnx file cannot be cut into encoder and decoder, so parts of it are exported from untrained
-    /// weights of its spec (same graph, same speed: speed needs no trained model).
+    /// weights of its spec (same graph, same speed: speed needs no trained model). An export takes the model's
+    /// precision and transposed-conv form; int8 calibrates on the exporter's default images.
     /// </summary>
     static (byte[] Bytes, string Source) Graph(BenchModel model, BenchPart part)
     {
@@ -102,7 +116,7 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
         else throw new ArgumentException($"{path}: the onnx backend runs .munet weights files and .onnx models only.");
 
         using (net)
-            return (BenchExports.Part(net, part), $"{model.Spec.Label} {part.ToString().ToLowerInvariant()}");
+            return (BenchExports.Part(net, part, model.Precision, model.TransposedConv), $"{model.Label} {part.ToString().ToLowerInvariant()}");
     }
 
     /// <summary>The spec a MobileUNet .onnx export records in its metadata; a file without it fails naming the file.</summary>
@@ -112,8 +126,9 @@ public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
     /// Tuned for speed: all graph optimisations, the bench's thread count, and no spinning, since idle spinning
     /// threads of one live session would steal the cores of the one being timed (DESIGN.md section 3).
     /// </summary>
-    SessionOptions Options(int threads) =>
-        new RuntimeOptions { ExecutionProvider = ExecutionProvider, Threads = threads, AllowSpinning = false }.CreateSessionOptions();
+    SessionOptions Options(int threads, string? optimizedGraph = null) =>
+        new RuntimeOptions { ExecutionProvider = ExecutionProvider, Threads = threads, AllowSpinning = false, OptimizedModelPath = optimizedGraph }
+            .CreateSessionOptions();
 
     static void CheckCounts(int batch, int threads)
     {

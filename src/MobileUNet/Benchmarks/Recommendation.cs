@@ -19,7 +19,11 @@ public sealed record LatencyBudget(double MaxLatencyMs, string Description)
         : throw new ArgumentOutOfRangeException(nameof(ms), "--latency-ms must be positive.");
 }
 
-/// <summary>A config with its accuracy and its fastest measured way to run on the benched machine.</summary>
+/// <summary>
+/// A config with its accuracy and its fastest measured way to run on the benched machine: any backend, thread count
+/// and precision the bench recorded, so an int8 graph is chosen where it is the fastest. The IoU is the config's
+/// (from the accuracy file); an int8 export's own IoU can differ slightly (the shipped models' cards give both).
+/// </summary>
 public sealed record Candidate(ModelSpec Spec, double Iou, BenchResult Fastest)
 {
     public double LatencyMs => Fastest.Latency.MedianMs;
@@ -42,11 +46,11 @@ public sealed record Recommendation(LatencyBudget Budget, string Machine, Candid
         {
             var fastest = Candidates.MinBy(c => c.LatencyMs)!;
             return string.Create(inv,
-                $"No configuration meets {Budget.Description} on {Machine}: the fastest, {fastest.Label} ({fastest.Spec.Label}), takes {fastest.LatencyMs:0.00} ms ({fastest.Fastest.Backend}/{fastest.Fastest.ExecutionProvider} x{fastest.Fastest.Threads}) at IoU {fastest.Iou:0.000}.");
+                $"No configuration meets {Budget.Description} on {Machine}: the fastest, {fastest.Label} ({fastest.Spec.Label}), takes {fastest.LatencyMs:0.00} ms ({fastest.Fastest.RunsOn} x{fastest.Fastest.Threads}) at IoU {fastest.Iou:0.000}.");
         }
         var c = Chosen;
         return string.Create(inv,
-            $"Recommended for {Budget.Description} on {Machine}: size {c.Spec.InputSize} / alpha {c.Spec.Alpha:0.###} ({c.Spec.Label}), IoU {c.Iou:0.000}, {c.LatencyMs:0.00} ms median ({1000 / c.LatencyMs:0.0} FPS) on {c.Fastest.Backend}/{c.Fastest.ExecutionProvider} x{c.Fastest.Threads}.");
+            $"Recommended for {Budget.Description} on {Machine}: size {c.Spec.InputSize} / alpha {c.Spec.Alpha:0.###} ({c.Spec.Label}), IoU {c.Iou:0.000}, {c.LatencyMs:0.00} ms median ({1000 / c.LatencyMs:0.0} FPS) on {c.Fastest.RunsOn} x{c.Fastest.Threads}.");
     }
 }
 
@@ -55,11 +59,14 @@ public static class Recommender
 {
     /// <param name="backend">Only results of this backend (null: any).</param>
     /// <param name="threads">Only results at this thread count (null: any).</param>
-    public static Recommendation Recommend(BenchDocument bench, AccuracyDocument accuracy, LatencyBudget budget, string? backend = null, int? threads = null)
+    /// <param name="precisions">Only results of these precisions (null: any).</param>
+    public static Recommendation Recommend(BenchDocument bench, AccuracyDocument accuracy, LatencyBudget budget, string? backend = null, int? threads = null,
+        IReadOnlyCollection<Export.OnnxPrecision>? precisions = null)
     {
         var results = bench.Results.Where(r => r.Part == BenchPart.Model && r.Batch == 1
             && (backend is null || string.Equals(r.Backend, backend, StringComparison.OrdinalIgnoreCase))
-            && (threads is null || r.Threads == threads)).ToList();
+            && (threads is null || r.Threads == threads)
+            && (precisions is null || precisions.Contains(r.Precision))).ToList();
         var fastest = results.GroupBy(r => r.Spec).ToDictionary(g => g.Key, g => g.MinBy(r => r.Latency.MedianMs)!);
         var candidates = new List<Candidate>();
         var missingLatency = new List<ModelSpec>();

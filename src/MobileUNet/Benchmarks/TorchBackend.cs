@@ -23,6 +23,8 @@ public sealed class TorchBackend : IBenchBackend
     public IBenchRunner Prepare(BenchModel model, BenchPart part, int batch, int threads)
     {
         CheckCounts(batch, threads);
+        if (model.Precision != Export.OnnxPrecision.Fp32 || model.TransposedConv is not null)
+            throw new ArgumentException($"{model.Label}: the torch backend runs the torch modules in fp32; precision and transposed-conv form are choices of an exported ONNX graph (the onnx backend).");
         var net = Load(model);
         return new ModelRunner(net, part, batch, threads);
     }
