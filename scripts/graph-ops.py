@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Op-type counts of ONNX graphs, e.g. the ones ONNX Runtime writes after its fusions (export --measure --optimized-graphs)."""
+"""Op-type counts of ONNX graphs, e.g. the ones ONNX Runtime writes after its fusions (bench --optimized-graphs DIR)."""
 import collections, sys, onnx
 for path in sys.argv[1:]:
     g = onnx.load(path).graph

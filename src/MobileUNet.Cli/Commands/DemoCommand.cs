@@ -185,9 +185,10 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         }
     }
 
+    // The bench's one percentile definition (numpy's linear), which for q = 0.5 is the textbook median.
     static double Median(IEnumerable<double> values)
     {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? 0 : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+        double[] sorted = [.. values.Order()];
+        return sorted.Length == 0 ? 0 : Benchmarks.LatencyStats.Percentile(sorted, 0.5);
     }
 }

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Text.Json;
 using MobileUNet.Export;
 using MobileUNet.Inference;
 using MobileUNet.Model;
@@ -81,45 +80,26 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         [DefaultValue(0.5f)]
         public float Threshold { get; init; }
 
-        [CommandOption("--measure", IsHidden = true)]
-        [Description("Speed study: time fp32/fp16/int8 and the three decoders of this spec in one process; print medians as JSON.")]
-        public bool Measure { get; init; }
-
-        [CommandOption("--threads <N>", IsHidden = true)]
-        [DefaultValue(2)]
-        public int Threads { get; init; }
-
-        [CommandOption("--optimized-graphs <DIR>", IsHidden = true)]
-        [Description("With --measure: write the graph ONNX Runtime runs for each variant (after its fusions) here.")]
-        public string? OptimizedGraphs { get; init; }
-
-        [CommandOption("--runs <N>", IsHidden = true)]
-        [DefaultValue(200)]
-        public int Runs { get; init; }
-
         public override ValidationResult Validate()
         {
             if (Untrained == (Model is not null))
                 return ValidationResult.Error("give a MODEL.munet, or --untrained with --alpha and --size.");
             if (!Untrained && (Alpha is not null || Size is not null || AlphaUp is not null))
                 return ValidationResult.Error("--alpha, --alpha-up and --size describe an --untrained model; a MODEL file carries its own spec.");
-            if (Output is null && !Measure) return ValidationResult.Error("--output is required.");
+            if (Output is null) return ValidationResult.Error("--output is required.");
             if (Float16Io && Precision != OnnxPrecision.Fp16) return ValidationResult.Error("--float16-io needs --precision fp16.");
             if (Calibration is not null && Precision != OnnxPrecision.Int8) return ValidationResult.Error("--calibration is for --precision int8.");
             return OptionChecks.Result(
                 Limits.RangeError("--calibration-count", CalibrationCount, 1, Limits.MaxCount),
                 ModelSpec.InputSizeError(Size, "--size"),
-                Limits.ThresholdError(Threshold),
-                Limits.ThreadsError(Threads),
-                Limits.RangeError("--runs", Runs, 1, Limits.MaxSteps));
+                Limits.ThresholdError(Threshold));
         }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        if (settings.Output is not null) OutputPaths.CheckFile(settings.Output, settings.Model, settings.Calibration);
+        OutputPaths.CheckFile(settings.Output!, settings.Model, settings.Calibration);
         using var model = LoadModel(settings, out var normalization);
-        if (settings.Measure) return Measure(settings, model, normalization);
 
         // int8 calibration runs the fp32 model over every image: seconds at alpha 1 / 224, so show that work is going on.
         AnsiConsole.Status().Start($"exporting {model.Spec.Label} ({settings.Precision})", status =>
@@ -164,33 +144,4 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
         settings.Calibration is { } dir
             ? Int8Calibration.FromFolder(dir, spec.InputSize, normalization, settings.CalibrationCount)
             : Int8Calibration.Synthetic(spec.InputSize, settings.CalibrationCount, settings.Seed);
-
-    static int Measure(Settings settings, Model.MobileUNet model, Normalization normalization)
-    {
-        var variants = new List<ExportVariant>();
-        var calibration = Int8Calibration.Synthetic(model.Spec.InputSize, 8, settings.Seed);
-        foreach (var form in new[] { TransposedConvForm.ConvTranspose, TransposedConvForm.ConvDepthToSpace })
-            foreach (var precision in new[] { OnnxPrecision.Fp32, OnnxPrecision.Fp16, OnnxPrecision.Int8 })
-                variants.Add(new ExportVariant($"{model.Spec.Label}-{form}-{precision}", model.Spec, precision,
-                    OnnxExporter.ToBytes(model, new OnnxExportOptions { Precision = precision, Normalization = normalization, Calibration = calibration, TransposedConvForm = form })));
-        if (settings.Untrained)
-        {
-            foreach (var kind in new[] { Upsampling.BilinearConv, Upsampling.NearestConv })
-            {
-                using var other = new Model.MobileUNet(model.Spec with { Upsampling = kind });
-                other.eval();
-                variants.Add(new ExportVariant($"{other.Spec.Label}-Fp32", other.Spec, OnnxPrecision.Fp32, OnnxExporter.ToBytes(other)));
-            }
-        }
-        IReadOnlyList<ExportLatencyResult> results = [];
-        AnsiConsole.Progress().Start(ctx =>
-        {
-            var task = ctx.AddTask($"timing {variants.Count} variants, {settings.Runs} runs each");
-            results = ExportLatency.Measure(variants, settings.Threads, settings.Runs, progress: new Progress<double>(p => task.Value = 100 * p),
-                optimizedGraphDir: settings.OptimizedGraphs);
-            task.Value = 100;
-        });
-        Console.WriteLine(JsonSerializer.Serialize(results, CliJson.Options));
-        return 0;
-    }
 }
