@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The model cards' accuracy tables: exports each shipped model's int8 ONNX (as scripts/train-real-models.sh does)
+# and evaluates fp32 and int8 on real photos the models never trained on.
+#
+#   scripts/measure-shipped-models.sh [person|hair|all] [DATASETS_DIR] [RUNS_DIR]
+#
+# RUNS_DIR is train-real-models.sh's (its teacher-labelled photos calibrate person's int8). Reports go to RUNS_DIR/measured/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which=${1:-all}
+D=${2:-../shared/datasets}
+R=${3:-runs/real}
+O=$R/measured; mkdir -p "$O"
+dotnet build src/MobileUNet.Cli -c Release -v quiet -nologo >/dev/null
+mu() { dotnet src/MobileUNet.Cli/bin/Release/net10.0/MobileUNet.Cli.dll "$@"; }
+scores() { grep -E "mean|pooled|empty" || true; }
+if [ "$which" = person ] || [ "$which" = all ]; then
+  mu export models/person.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person.int8.onnx
+  for m in models/person.munet models/person.int8.onnx; do
+    n=$(basename $m)
+    echo "== $n people-val"; mu eval -m $m --data "$D/people-val" --json "$O/people-val-$n.json" | scores
+    echo "== $n VOC (embedded)"; mu eval -m $m --voc data/voc | scores
+    echo "== $n real composites (seeded validation, 200)"; mu eval -m $m --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" | scores
+  done
+fi
+if [ "$which" = hair ] || [ "$which" = all ]; then
+  mu export models/hair.munet --precision int8 --calibration "$D/lfw-hair/images" --calibration-count 64 -o models/hair.int8.onnx
+  for m in models/hair.munet models/hair.int8.onnx; do
+    n=$(basename $m)
+    echo "== $n lfw-hair held-out split"; mu eval -m $m --data "$D/lfw-hair" --split Validation --json "$O/hair-val-$n.json" | scores
+  done
+fi
