@@ -160,20 +160,20 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         });
         var pre = Workers(1, async () =>
         {
-            var small = new byte[plane * 4];
             await foreach (var job in decoded.Reader.ReadAllAsync(abort.Token))
             {
                 Timed(job, Stage.PreProcess, () =>
                 {
-                    job.Chw = ArrayPool<float>.Shared.Rent(3 * plane);
-                    PhotoComposer.PreProcess(job, size, segmenter.Normalization, small);
+                    job.Small = ArrayPool<byte>.Shared.Rent(plane * 4);
+                    PhotoComposer.PreProcess(job, size);
                 });
                 await ready.Writer.WriteAsync(job, abort.Token);
             }
         });
         var infer = Workers(1, async () =>
         {
-            var input = new float[batchSize * 3 * plane];
+            // The batch's pixels side by side; the segmenter normalises them into its own input.
+            var pixels = new byte[batchSize * plane * 4];
             var output = new float[batchSize * plane];
             var batch = new List<PhotoJob>(batchSize);
             while (await ready.Reader.WaitToReadAsync(abort.Token))
@@ -187,16 +187,16 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
                 }
                 if (batch.Count == 0) continue;
                 long t0 = Stopwatch.GetTimestamp();
-                for (int b = 0; b < batch.Count; b++) batch[b].Chw.AsSpan(0, 3 * plane).CopyTo(input.AsSpan(b * 3 * plane));
-                segmenter.RunBatch(input, batch.Count, output);
+                for (int b = 0; b < batch.Count; b++) batch[b].Small.AsSpan(0, plane * 4).CopyTo(pixels.AsSpan(b * plane * 4));
+                segmenter.SegmentBatch(pixels.AsSpan(0, batch.Count * plane * 4), 4, batch.Count, output);
                 long ticks = Stopwatch.GetTimestamp() - t0;
                 for (int b = 0; b < batch.Count; b++)
                 {
                     var job = batch[b];
                     job.Probabilities = ArrayPool<float>.Shared.Rent(plane);
                     output.AsSpan(b * plane, plane).CopyTo(job.Probabilities);
-                    ArrayPool<float>.Shared.Return(job.Chw!);
-                    job.Chw = null;
+                    ArrayPool<byte>.Shared.Return(job.Small!);
+                    job.Small = null;
                     job.Milliseconds[(int)Stage.Infer] = Stopwatch.GetElapsedTime(0, ticks / batch.Count).TotalMilliseconds;
                     Stats[Stage.Infer].Add(ticks / batch.Count);
                     await inferred.Writer.WriteAsync(job, abort.Token);

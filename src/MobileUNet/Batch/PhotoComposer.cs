@@ -186,10 +186,7 @@ internal sealed class PhotoComposer(PhotoOutputKind kinds, float threshold, Cuto
         frac = pos - i0;
     }
 
-    /// <summary>Model-size RGBA from the photo (bilinear) and the normalised CHW input.</summary>
-    public static void PreProcess(PhotoJob job, int size, Normalization normalization, byte[] small)
-    {
-        FrameOps.ResizeBilinear(job.Rgba!.Span, job.Width, job.Height, 4, small, size, size);
-        normalization.ToChw(small, 4, job.Chw);
-    }
+    /// <summary>Model-size RGBA from the photo (bilinear); the segmenter normalises it into its own input.</summary>
+    public static void PreProcess(PhotoJob job, int size) =>
+        FrameOps.ResizeBilinear(job.Rgba!.Span, job.Width, job.Height, 4, job.Small!, size, size);
 }

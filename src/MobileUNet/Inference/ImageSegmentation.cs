@@ -3,8 +3,8 @@ using MobileUNet.Data;
 namespace MobileUNet.Inference;
 
 /// <summary>
-/// Where a photo of any size becomes a mask: resize to the model's S x S (bilinear), normalise, run the
-/// segmenter, resize the probabilities back to the photo's size. Shared by predict, eval and the demo, for
+/// Where a photo of any size becomes a mask: resize to the model's S x S (bilinear), segment (the segmenter
+/// normalises into its own input), resize the probabilities back to the photo's size. Shared by predict, eval and the demo, for
 /// any <see cref="ISegmenter"/> backend.
 /// </summary>
 public static class ImageSegmentation
@@ -14,10 +14,8 @@ public static class ImageSegmentation
     {
         int s = segmenter.Spec.InputSize;
         var pixels = photo.Width == s && photo.Height == s ? photo.Pixels : photo.Resize(s, s).Pixels;
-        var chw = new float[3 * s * s];
-        segmenter.Normalization.ToChw(pixels, 4, chw);
         var small = new float[s * s];
-        segmenter.Run(chw, small);
+        segmenter.Segment(pixels, 4, small);
         if (photo.Width == s && photo.Height == s) return small;
         var full = new float[photo.Width * photo.Height];
         FrameOps.ResizeBilinear(small, s, s, full, photo.Width, photo.Height);

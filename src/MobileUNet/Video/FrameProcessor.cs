@@ -37,13 +37,13 @@ public sealed class FrameProcessor
 
     public VideoFrame CreateFrame() => new(width, height, size);
 
-    public void PreProcess(VideoFrame f)
-    {
-        FrameOps.ResizeBilinear(f.Rgb, width, height, 3, f.Small, size, size);
-        segmenter.Normalization.ToChw(f.Small, 3, f.Chw);
-    }
+    public void PreProcess(VideoFrame f) => FrameOps.ResizeBilinear(f.Rgb, width, height, 3, f.Small, size, size);
 
-    public void Infer(VideoFrame f) => segmenter.Run(f.Chw, f.Probabilities);
+    /// <summary>
+    /// Normalising happens here, not in <see cref="PreProcess"/>: the segmenter writes it into its one input
+    /// buffer, which only the inference stage may touch while pre-processing works on the next frame.
+    /// </summary>
+    public void Infer(VideoFrame f) => segmenter.Segment(f.Small, 3, f.Probabilities);
 
     public void PostProcess(VideoFrame f)
     {
