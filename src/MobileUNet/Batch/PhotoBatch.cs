@@ -91,7 +91,8 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
     public BatchSummary Run(IReadOnlyList<PhotoInput> photos, string outDir, Shard shard, Action<ManifestEntry>? onFailure = null, CancellationToken stop = default)
     {
         options.Validate();
-        var composer = new PhotoComposer(options.Kinds, options.Threshold, options.CutoutFormat);
+        float threshold = options.Threshold;
+        var composer = new PhotoComposer(options.Kinds, threshold, options.CutoutFormat);
         Directory.CreateDirectory(outDir);
         var complete = CompletePhotos(outDir, options.Kinds, options.CutoutFormat, photos.Select(p => p.Path).ToHashSet(StringComparer.Ordinal));
         var todo = photos.Where(p => !complete.Contains(p.Path)).ToList();
@@ -103,7 +104,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         Stats.Start();
         try
         {
-            RunAsync(todo, outDir, composer, manifest, budget, failures, onFailure, stop).GetAwaiter().GetResult();
+            RunAsync(todo, outDir, composer, threshold, manifest, budget, failures, onFailure, stop).GetAwaiter().GetResult();
         }
         finally { Stats.Stop(); }
         double finished = Math.Max(1, Stats.Finished);
@@ -132,7 +133,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         return done;
     }
 
-    async Task RunAsync(List<PhotoInput> todo, string outDir, PhotoComposer composer, BatchManifest manifest, MemoryBudget budget,
+    async Task RunAsync(List<PhotoInput> todo, string outDir, PhotoComposer composer, float threshold, BatchManifest manifest, MemoryBudget budget,
                         List<ManifestEntry> failures, Action<ManifestEntry>? onFailure, CancellationToken stop)
     {
         int size = segmenter.Spec.InputSize, plane = size * size;
@@ -218,7 +219,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
                 using (job)
                 {
                     Dictionary<string, string>? outputs = null;
-                    Timed(job, Stage.Encode, () => outputs = composer.Write(job, outDir, options.Threshold));
+                    Timed(job, Stage.Encode, () => outputs = composer.Write(job, outDir, threshold));
                     var ms = job.Milliseconds;
                     var timings = new StageTimings(R(ms[0]), R(ms[1]), R(ms[2]), R(ms[3]), R(ms[4]));
                     var entry = job.Error is null

@@ -13,6 +13,7 @@ public sealed class FrameProcessor
     readonly ISegmenter segmenter;
     readonly FrameComposer composer;
     readonly TemporalSmoother? smoother;
+    readonly RowResampler rows;
     readonly int width, height, size;
 
     public FrameProcessor(ISegmenter segmenter, FrameComposer composer, int width, int height, double? smoothing, float threshold = 0.5f)
@@ -22,6 +23,7 @@ public sealed class FrameProcessor
         this.width = width;
         this.height = height;
         size = segmenter.Spec.InputSize;
+        rows = new RowResampler(size, size, width, height);
         smoother = smoothing is > 0 ? new TemporalSmoother(size * size, smoothing.Value) : null;
         RawFlicker = new FlickerMeter(size * size, threshold);
         SmoothedFlicker = smoother is null ? null : new FlickerMeter(size * size, threshold);
@@ -55,7 +57,6 @@ public sealed class FrameProcessor
             SmoothedFlicker!.Add(f.Smoothed);
             mask = f.Smoothed;
         }
-        FrameOps.ResizeBilinear(mask, size, size, f.FullProbabilities, width, height);
-        composer.Compose(f.Rgb, f.FullProbabilities);
+        composer.Compose(f.Rgb, mask, rows);
     }
 }

@@ -4,8 +4,8 @@ namespace MobileUNet.Video;
 
 /// <summary>
 /// One frame's buffers for every stage: the decoded RGB (composed in place into the output), the model-size RGB
-/// (the segmenter normalises it into its own input), the model's probabilities, and those probabilities at frame
-/// size. Pooled and reused.
+/// (the segmenter normalises it into its own input), and the model's probabilities, raw and smoothed (resampled
+/// to the frame's size a row at a time while composing). Pooled and reused.
 /// </summary>
 public sealed class VideoFrame
 {
@@ -15,7 +15,6 @@ public sealed class VideoFrame
         Small = new byte[inputSize * inputSize * 3];
         Probabilities = new float[inputSize * inputSize];
         Smoothed = new float[inputSize * inputSize];
-        FullProbabilities = new float[width * height];
     }
 
     public long Index { get; set; }
@@ -23,7 +22,6 @@ public sealed class VideoFrame
     public byte[] Small { get; }
     public float[] Probabilities { get; }
     public float[] Smoothed { get; }
-    public float[] FullProbabilities { get; }
 }
 
 /// <summary>
