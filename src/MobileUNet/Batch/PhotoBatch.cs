@@ -12,7 +12,8 @@ public sealed record BatchOptions
 {
     public PhotoOutputKind Kinds { get; init; } = PhotoOutputs.Default;
     public CutoutFormat CutoutFormat { get; init; } = CutoutFormat.Png;
-    public float Threshold { get; init; } = 0.5f;
+    /// <summary>Foreground when probability &gt;= this; null: the threshold the model records (<see cref="ISegmenter.Threshold"/>).</summary>
+    public float? Threshold { get; init; }
 
     /// <summary>Photos per inference call.</summary>
     public int Batch { get; init; } = 4;
@@ -91,7 +92,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
     public BatchSummary Run(IReadOnlyList<PhotoInput> photos, string outDir, Shard shard, Action<ManifestEntry>? onFailure = null, CancellationToken stop = default)
     {
         options.Validate();
-        float threshold = options.Threshold;
+        float threshold = options.Threshold ?? segmenter.Threshold;
         var composer = new PhotoComposer(options.Kinds, threshold, options.CutoutFormat);
         Directory.CreateDirectory(outDir);
         var complete = CompletePhotos(outDir, options.Kinds, options.CutoutFormat, photos.Select(p => p.Path).ToHashSet(StringComparer.Ordinal));

@@ -16,7 +16,7 @@ public sealed class FrameProcessor
     readonly RowResampler rows;
     readonly int width, height, size;
 
-    public FrameProcessor(ISegmenter segmenter, FrameComposer composer, int width, int height, double? smoothing, float threshold = 0.5f)
+    public FrameProcessor(ISegmenter segmenter, FrameComposer composer, int width, int height, double? smoothing, float? threshold = null)
     {
         this.segmenter = segmenter;
         this.composer = composer;
@@ -25,8 +25,10 @@ public sealed class FrameProcessor
         size = segmenter.Spec.InputSize;
         rows = new RowResampler(size, size, width, height);
         smoother = smoothing is > 0 ? new TemporalSmoother(size * size, smoothing.Value) : null;
-        RawFlicker = new FlickerMeter(size * size, threshold);
-        SmoothedFlicker = smoother is null ? null : new FlickerMeter(size * size, threshold);
+        // Unless given, the threshold is the one the model records.
+        float t = threshold ?? segmenter.Threshold;
+        RawFlicker = new FlickerMeter(size * size, t);
+        SmoothedFlicker = smoother is null ? null : new FlickerMeter(size * size, t);
     }
 
     public int InputSize => size;
