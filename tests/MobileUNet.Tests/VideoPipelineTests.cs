@@ -129,6 +129,29 @@ public class VideoPipelineTests
         Assert.Equal("disk full", e.Message);
     }
 
+    [Theory]
+    [InlineData(OutputKind.Overlay)]
+    [InlineData(OutputKind.Background)]
+    public void A_frame_through_every_stage_allocates_nothing(OutputKind kind)
+    {
+        using var segmenter = OnnxSegmenter.Open(BatchFixtures.Model, new RuntimeOptions { Threads = 1, AllowSpinning = false });
+        var processor = new FrameProcessor(segmenter, new FrameComposer(kind, W, H), W, H, smoothing: 0.5);
+        var frame = processor.CreateFrame();
+        var decoded = Enumerable.Range(0, 6).Select(i => { var rgb = new byte[W * H * 3]; NumberedSource.Fill(rgb, i); return rgb; }).ToArray();
+        void Process(int index)
+        {
+            decoded[index].CopyTo(frame.Rgb, 0);
+            processor.PreProcess(frame);
+            processor.Infer(frame);
+            processor.PostProcess(frame);
+        }
+        Process(0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 1; i <= 5; i++) Process(i);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"5 frames allocated {allocated} managed bytes");
+    }
+
     [Fact]
     public void A_frame_gets_the_mask_and_overlay_pixels_that_predict_gives_the_same_photo()
     {
