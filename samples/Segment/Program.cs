@@ -19,7 +19,7 @@ var photo = ImageFile.Read(photoPath);                                // EXIF or
 float[] probabilities = ImageSegmentation.Probabilities(segmenter, photo);
 
 var stem = Path.Combine(outputDir, Path.GetFileNameWithoutExtension(photoPath));
-ImageFile.WriteGreyPng(stem + ".mask.png", photo.Width, photo.Height, ImageSegmentation.MaskBytes(probabilities));
-ImageFile.WritePng(stem + ".overlay.png", ImageSegmentation.Overlay(photo, probabilities));
-Console.WriteLine($"{stem}.mask.png  {stem}.overlay.png ({photo.Width}x{photo.Height}, {probabilities.Count(p => p >= 0.5f)} foreground pixels)");
+ImageFile.WriteGreyPng(stem + ".mask.png", photo.Width, photo.Height, ImageSegmentation.MaskBytes(probabilities, segmenter.Threshold));
+ImageFile.WritePng(stem + ".overlay.png", ImageSegmentation.Overlay(photo, probabilities, segmenter.Threshold));
+Console.WriteLine($"{stem}.mask.png  {stem}.overlay.png ({photo.Width}x{photo.Height}, {probabilities.Count(p => p >= segmenter.Threshold)} foreground pixels)");
 return 0;

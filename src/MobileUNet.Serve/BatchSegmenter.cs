@@ -10,7 +10,8 @@ namespace MobileUNet.Serve;
 /// <summary>
 /// One ONNX Runtime session that runs up to <see cref="MaxBatch"/> images per call over the export's symbolic
 /// batch dimension. Input and output buffers are pinned once at the largest batch; a call wraps the first n
-/// images of each in tensors of shape [n,...] (no copy). Only the batcher's single worker calls <see cref="Run"/>.
+/// images of each in tensors of shape [n,...] (no copy). Pixels are normalised straight into their input slot
+/// (<see cref="SetInput"/>). Only the batcher's single worker calls <see cref="SetInput"/> and <see cref="Run"/>.
 /// </summary>
 sealed class BatchSegmenter : IDisposable
 {
@@ -62,8 +63,18 @@ sealed class BatchSegmenter : IDisposable
     /// <summary>The export being run, as bytes: the browser page runs the very same model.</summary>
     public byte[] OnnxBytes { get; }
 
-    /// <summary>Planar normalised image <paramref name="index"/> of the next batch (3 x S x S).</summary>
-    public Span<float> InputSlot(int index) => input.AsSpan(index * 3 * Spec.InputSize * Spec.InputSize, 3 * Spec.InputSize * Spec.InputSize);
+    /// <summary>
+    /// Image <paramref name="index"/> of the next batch: S x S interleaved RGB or RGBA pixels (alpha ignored),
+    /// normalised into the pinned input as planar 3 x S x S.
+    /// </summary>
+    public void SetInput(int index, ReadOnlySpan<byte> pixels, int channels)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, MaxBatch);
+        int s = Spec.InputSize;
+        ISegmenter.CheckPixels(pixels, channels, 1, s);
+        Normalization.ToChw(pixels, channels, input.AsSpan(index * 3 * s * s, 3 * s * s));
+    }
 
     /// <summary>Probabilities of image <paramref name="index"/> of the last batch (S x S).</summary>
     public ReadOnlySpan<float> OutputSlot(int index) => output.AsSpan(index * Spec.InputSize * Spec.InputSize, Spec.InputSize * Spec.InputSize);

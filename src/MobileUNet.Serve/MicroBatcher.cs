@@ -15,10 +15,10 @@ sealed class QueueFullException(string message) : Exception(message);
 /// </summary>
 sealed class MicroBatcher : IDisposable
 {
-    /// <summary>One image waiting for the model: its pre-processed input, and where its probabilities go.</summary>
-    public sealed class Job(float[] chw, float[] probabilities, CancellationToken cancellation)
+    /// <summary>One image waiting for the model: its S x S RGBA pixels, and where its probabilities go.</summary>
+    public sealed class Job(byte[] pixels, float[] probabilities, CancellationToken cancellation)
     {
-        public float[] Chw { get; } = chw;
+        public byte[] Pixels { get; } = pixels;
         public float[] Probabilities { get; } = probabilities;
         public CancellationToken Cancellation { get; } = cancellation;
         internal TaskCompletionSource<BatchResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -123,7 +123,7 @@ sealed class MicroBatcher : IDisposable
         long started = Stopwatch.GetTimestamp();
         try
         {
-            for (int i = 0; i < live.Count; i++) live[i].Chw.CopyTo(segmenter.InputSlot(i));
+            for (int i = 0; i < live.Count; i++) segmenter.SetInput(i, live[i].Pixels, 4);
             segmenter.Run(live.Count);
             for (int i = 0; i < live.Count; i++) segmenter.OutputSlot(i).CopyTo(live[i].Probabilities);
         }

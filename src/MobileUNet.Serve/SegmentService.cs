@@ -10,8 +10,8 @@ namespace MobileUNet.Serve;
 public enum SegmentOutput { Mask, Cutout, Json }
 
 /// <summary>
-/// One segment request, stage by stage: read the body, decode (pixel limit first), resize and normalise to the
-/// model's input, wait for a batch, resize the probabilities back to the photo, encode the answer. Everything
+/// One segment request, stage by stage: read the body, decode (pixel limit first), resize to the model's input
+/// (the batch's worker normalises it into the model's own buffer), wait for a batch, resize the probabilities back to the photo, encode the answer. Everything
 /// but the model call runs on the request's own thread, so decoding and encoding of concurrent requests
 /// proceed in parallel while the model runs their batch.
 /// </summary>
@@ -51,13 +51,11 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
 
         int s = segmenter.Spec.InputSize;
         var small = photo.Width == s && photo.Height == s ? photo.Pixels : photo.Resize(s, s).Pixels;
-        var chw = new float[3 * s * s];
-        segmenter.Normalization.ToChw(small, 4, chw);
         var probabilities = new float[s * s];
         Lap(Stage.Preprocess);
 
         MicroBatcher.BatchResult batch;
-        try { batch = await batcher.SegmentAsync(new MicroBatcher.Job(chw, probabilities, timeout.Token)).WaitAsync(timeout.Token); }
+        try { batch = await batcher.SegmentAsync(new MicroBatcher.Job(small, probabilities, timeout.Token)).WaitAsync(timeout.Token); }
         catch (QueueFullException e)
         {
             context.Response.Headers.RetryAfter = "1";

@@ -74,6 +74,60 @@ public sealed class OnnxSegmenterTests : IDisposable
         Assert.True(allocated < 1024, $"Run allocated {allocated} managed bytes over 5 calls");
     }
 
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("fp16-io")]
+    [InlineData("torch")]
+    public void Segment_normalises_pixels_into_its_own_input_as_the_model_records_and_allocates_nothing(string backend)
+    {
+        const int s = 64, plane = s * s;
+        var normalization = new Normalization([0.4f, 0.5f, 0.6f], [0.2f, 0.25f, 0.3f]);
+        using (var model = RandomModel(new ModelSpec(0.25, s), 8))
+        {
+            OnnxExporter.Export(model, Path.Combine(dir, "fp32.onnx"), new OnnxExportOptions { Normalization = normalization });
+            OnnxExporter.Export(model, Path.Combine(dir, "fp16-io.onnx"),
+                new OnnxExportOptions { Normalization = normalization, Precision = OnnxPrecision.Fp16, Float16Io = true });
+        }
+        using var segmenter = backend == "torch"
+            ? new TorchSegmenter(RandomModel(new ModelSpec(0.25, s), 8), normalization, ownsModel: true)
+            : (ISegmenter)OnnxSegmenter.Open(Path.Combine(dir, backend + ".onnx"), new RuntimeOptions { Threads = 1, AllowSpinning = false });
+        Assert.Equal(normalization, segmenter.Normalization);
+        var rng = new Random(4);
+        var rgba = new byte[2 * plane * 4];
+        rng.NextBytes(rgba);
+        var rgb = new byte[2 * plane * 3];
+        for (int i = 0; i < 2 * plane; i++) (rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]) = (rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]);
+
+        // The reference: the caller normalising by hand and handing over planar floats, as callers did before.
+        var expected = new float[2 * plane];
+        var chw = new float[3 * plane];
+        for (int i = 0; i < 2; i++)
+        {
+            normalization.ToChw(rgba.AsSpan(i * plane * 4, plane * 4), 4, chw);
+            segmenter.Run(chw, expected.AsSpan(i * plane, plane));
+        }
+        var fromRgba = new float[plane];
+        var fromRgb = new float[plane];
+        segmenter.Segment(rgba.AsSpan(0, plane * 4), 4, fromRgba);
+        segmenter.Segment(rgb.AsSpan(0, plane * 3), 3, fromRgb);
+        Assert.Equal(expected[..plane], fromRgba);
+        Assert.Equal(expected[..plane], fromRgb);
+        var batched = new float[2 * plane];
+        segmenter.SegmentBatch(rgb, 3, 2, batched);
+        Assert.True(MaxAbsDiff(expected, batched) < 1e-5f, $"batch differs by {MaxAbsDiff(expected, batched)}");
+
+        // Eager torch makes managed tensor wrappers in every forward; the ONNX Runtime path (video's) makes none.
+        if (backend != "torch")
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) segmenter.Segment(rgb.AsSpan(0, plane * 3), 3, fromRgb);
+            for (int i = 0; i < 5; i++) segmenter.SegmentBatch(rgb, 3, 2, batched);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.True(allocated < 1024, $"Segment allocated {allocated} managed bytes over 10 calls");
+        }
+        Assert.Throws<ArgumentException>(() => segmenter.Segment(rgb.AsSpan(0, plane * 3 - 3), 3, fromRgb));
+    }
+
     [Fact]
     public void Garbage_and_truncated_files_fail_with_the_file_name()
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Video;
@@ -126,6 +127,77 @@ public class VideoPipelineTests
 
         var e = await Assert.ThrowsAsync<IOException>(() => pipeline.RunAsync(new NumberedSource(500), sink));
         Assert.Equal("disk full", e.Message);
+    }
+
+    [Theory]
+    [InlineData(OutputKind.Overlay)]
+    [InlineData(OutputKind.Background)]
+    public void A_frame_through_every_stage_allocates_nothing(OutputKind kind)
+    {
+        using var segmenter = OnnxSegmenter.Open(BatchFixtures.Model, new RuntimeOptions { Threads = 1, AllowSpinning = false });
+        var processor = new FrameProcessor(segmenter, new FrameComposer(kind, W, H), W, H, smoothing: 0.5);
+        var frame = processor.CreateFrame();
+        var decoded = Enumerable.Range(0, 6).Select(i => { var rgb = new byte[W * H * 3]; NumberedSource.Fill(rgb, i); return rgb; }).ToArray();
+        void Process(int index)
+        {
+            decoded[index].CopyTo(frame.Rgb, 0);
+            processor.PreProcess(frame);
+            processor.Infer(frame);
+            processor.PostProcess(frame);
+        }
+        Process(0);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 1; i <= 5; i++) Process(i);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"5 frames allocated {allocated} managed bytes");
+    }
+
+    [Fact]
+    public void A_frame_gets_the_mask_and_overlay_pixels_that_predict_gives_the_same_photo()
+    {
+        // The same pixels as a photo file (RGBA PNG) and as a video frame (RGB), of neither the model's size nor its aspect.
+        var photo = ImageFile.Read(Directory.GetFiles(TestData.Backgrounds, "*.jpg").Order(StringComparer.Ordinal).First()).Resize(2 * W, 2 * H);
+        int w = photo.Width, h = photo.Height, n = w * h;
+        var dir = TestData.TempDir();
+        var photoPath = Path.Combine(dir, "frame.png");
+        ImageFile.WritePng(photoPath, photo);
+        using var segmenter = OnnxSegmenter.Open(BatchFixtures.Model, new RuntimeOptions { Threads = 1 });
+        // The tiny model is untrained: a threshold at its median probability makes both mask values occur.
+        var probabilities = ImageSegmentation.Probabilities(segmenter, photo);
+        float threshold = probabilities.Order().ElementAt(n / 2);
+
+        var outDir = Path.Combine(dir, "predict");
+        var r = Cli.Run("predict", "-m", BatchFixtures.Model, photoPath, "-o", outDir, "--threads", "1",
+                        "--threshold", threshold.ToString("R", CultureInfo.InvariantCulture));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var predictMask = ImageFile.Read(Path.Combine(outDir, "frame.png.mask.png")).Pixels;
+        var predictOverlay = ImageFile.Read(Path.Combine(outDir, "frame.png.overlay.png")).Pixels;
+
+        byte[] Video(OutputKind kind)
+        {
+            var processor = new FrameProcessor(segmenter, new FrameComposer(kind, w, h, threshold), w, h, smoothing: null, threshold);
+            var frame = processor.CreateFrame();
+            for (int i = 0; i < n; i++) photo.Pixels.AsSpan(i * 4, 3).CopyTo(frame.Rgb.AsSpan(i * 3));
+            processor.PreProcess(frame);
+            processor.Infer(frame);
+            processor.PostProcess(frame);
+            return frame.Rgb;
+        }
+        var videoMask = Video(OutputKind.Mask);
+        var videoOverlay = Video(OutputKind.Overlay);
+
+        static byte[] Rgb(byte[] rgba)
+        {
+            var rgb = new byte[rgba.Length / 4 * 3];
+            for (int i = 0; i < rgba.Length / 4; i++) rgba.AsSpan(i * 4, 3).CopyTo(rgb.AsSpan(i * 3));
+            return rgb;
+        }
+        Assert.Equal(Rgb(predictMask), videoMask);
+        Assert.Equal(Rgb(predictOverlay), videoOverlay);
+        Assert.InRange(videoMask.Count(v => v == 255) / 3, n / 4, 3 * n / 4);
+        // And the one-photo library path (eval, serve, the sample) draws them too.
+        Assert.Equal(predictMask.Where((_, i) => i % 4 == 0), ImageSegmentation.MaskBytes(probabilities, threshold));
+        Assert.Equal(predictOverlay, ImageSegmentation.Overlay(photo, probabilities, threshold).Pixels);
     }
 }
 

@@ -103,9 +103,9 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         TrainingView.PrintHistory(result);
 
         using var segmenter = SegmenterFactory.Open(result.BestCheckpoint, Backend.Onnx);
-        var onComposites = EvalCommand.Run(segmenter, validation, result.BestCheckpoint, 0.5f, cancellationToken);
+        var onComposites = EvalCommand.Run(segmenter, validation, result.BestCheckpoint, segmenter.Threshold, cancellationToken);
         EvalCommand.Print(onComposites);
-        var onVoc = EvalCommand.Run(segmenter, voc, result.BestCheckpoint, 0.5f, cancellationToken);
+        var onVoc = EvalCommand.Run(segmenter, voc, result.BestCheckpoint, segmenter.Threshold, cancellationToken);
         EvalCommand.Print(onVoc);
         var predictionsDir = Path.Combine(settings.Out, "predictions");
         // A fresh model: predict every photo again rather than resume the previous demo's predictions.
@@ -163,7 +163,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         var source = ModelSource.Parse(ModelChoice.Default);
         using var segmenter = source.Open(Backend.Onnx);
         AnsiConsole.MarkupLineInterpolated($"[bold]shipped model[/] {source.Label} ({segmenter.Spec.Label}) on the same VOC person photos:");
-        var onVoc = EvalCommand.Run(segmenter, voc, source.Label, 0.5f, cancel);
+        var onVoc = EvalCommand.Run(segmenter, voc, source.Label, segmenter.Threshold, cancel);
         EvalCommand.Print(onVoc);
         var dir = Path.Combine(outDir, ModelChoice.Default);
         foreach (var old in Directory.Exists(dir) ? Directory.GetFiles(dir, "manifest-*.jsonl") : []) File.Delete(old);

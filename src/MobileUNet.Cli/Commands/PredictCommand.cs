@@ -100,10 +100,10 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
             MemoryBudgetBytes = (long)settings.MemoryBudget << 20,
             Limits = ImageLimits.WithMaxPixels(settings.MaxPixels),
             FailFast = settings.FailFast,
+            Threshold = settings.Threshold,   // null: the model's own
         };
         // Decode, post-process and encode share the cores with inference (see RuntimeSettings.Runtime).
         using var segmenter = SegmenterFactory.Open(settings.Model, settings.Runtime(pipelined: true));
-        options = options with { Threshold = settings.Threshold ?? segmenter.Threshold };
         var photos = PhotoList.Slice(PhotoList.Expand(settings.Inputs, settings.List, exclude: settings.Out), shard);
 
         // Ctrl-C or SIGTERM (a cluster pre-empting the job) stops decoding; photos in flight finish and are recorded.

@@ -12,7 +12,8 @@ public sealed record BatchOptions
 {
     public PhotoOutputKind Kinds { get; init; } = PhotoOutputs.Default;
     public CutoutFormat CutoutFormat { get; init; } = CutoutFormat.Png;
-    public float Threshold { get; init; } = 0.5f;
+    /// <summary>Foreground when probability &gt;= this; null: the threshold the model records (<see cref="ISegmenter.Threshold"/>).</summary>
+    public float? Threshold { get; init; }
 
     /// <summary>Photos per inference call.</summary>
     public int Batch { get; init; } = 4;
@@ -91,7 +92,8 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
     public BatchSummary Run(IReadOnlyList<PhotoInput> photos, string outDir, Shard shard, Action<ManifestEntry>? onFailure = null, CancellationToken stop = default)
     {
         options.Validate();
-        var composer = new PhotoComposer(options.Kinds, options.Threshold, options.CutoutFormat);
+        float threshold = options.Threshold ?? segmenter.Threshold;
+        var composer = new PhotoComposer(options.Kinds, threshold, options.CutoutFormat);
         Directory.CreateDirectory(outDir);
         var complete = CompletePhotos(outDir, options.Kinds, options.CutoutFormat, photos.Select(p => p.Path).ToHashSet(StringComparer.Ordinal));
         var todo = photos.Where(p => !complete.Contains(p.Path)).ToList();
@@ -103,7 +105,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         Stats.Start();
         try
         {
-            RunAsync(todo, outDir, composer, manifest, budget, failures, onFailure, stop).GetAwaiter().GetResult();
+            RunAsync(todo, outDir, composer, threshold, manifest, budget, failures, onFailure, stop).GetAwaiter().GetResult();
         }
         finally { Stats.Stop(); }
         double finished = Math.Max(1, Stats.Finished);
@@ -132,7 +134,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         return done;
     }
 
-    async Task RunAsync(List<PhotoInput> todo, string outDir, PhotoComposer composer, BatchManifest manifest, MemoryBudget budget,
+    async Task RunAsync(List<PhotoInput> todo, string outDir, PhotoComposer composer, float threshold, BatchManifest manifest, MemoryBudget budget,
                         List<ManifestEntry> failures, Action<ManifestEntry>? onFailure, CancellationToken stop)
     {
         int size = segmenter.Spec.InputSize, plane = size * size;
@@ -160,20 +162,20 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
         });
         var pre = Workers(1, async () =>
         {
-            var small = new byte[plane * 4];
             await foreach (var job in decoded.Reader.ReadAllAsync(abort.Token))
             {
                 Timed(job, Stage.PreProcess, () =>
                 {
-                    job.Chw = ArrayPool<float>.Shared.Rent(3 * plane);
-                    PhotoComposer.PreProcess(job, size, segmenter.Normalization, small);
+                    job.Small = ArrayPool<byte>.Shared.Rent(plane * 4);
+                    PhotoComposer.PreProcess(job, size);
                 });
                 await ready.Writer.WriteAsync(job, abort.Token);
             }
         });
         var infer = Workers(1, async () =>
         {
-            var input = new float[batchSize * 3 * plane];
+            // The batch's pixels side by side; the segmenter normalises them into its own input.
+            var pixels = new byte[batchSize * plane * 4];
             var output = new float[batchSize * plane];
             var batch = new List<PhotoJob>(batchSize);
             while (await ready.Reader.WaitToReadAsync(abort.Token))
@@ -187,16 +189,16 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
                 }
                 if (batch.Count == 0) continue;
                 long t0 = Stopwatch.GetTimestamp();
-                for (int b = 0; b < batch.Count; b++) batch[b].Chw.AsSpan(0, 3 * plane).CopyTo(input.AsSpan(b * 3 * plane));
-                segmenter.RunBatch(input, batch.Count, output);
+                for (int b = 0; b < batch.Count; b++) batch[b].Small.AsSpan(0, plane * 4).CopyTo(pixels.AsSpan(b * plane * 4));
+                segmenter.SegmentBatch(pixels.AsSpan(0, batch.Count * plane * 4), 4, batch.Count, output);
                 long ticks = Stopwatch.GetTimestamp() - t0;
                 for (int b = 0; b < batch.Count; b++)
                 {
                     var job = batch[b];
                     job.Probabilities = ArrayPool<float>.Shared.Rent(plane);
                     output.AsSpan(b * plane, plane).CopyTo(job.Probabilities);
-                    ArrayPool<float>.Shared.Return(job.Chw!);
-                    job.Chw = null;
+                    ArrayPool<byte>.Shared.Return(job.Small!);
+                    job.Small = null;
                     job.Milliseconds[(int)Stage.Infer] = Stopwatch.GetElapsedTime(0, ticks / batch.Count).TotalMilliseconds;
                     Stats[Stage.Infer].Add(ticks / batch.Count);
                     await inferred.Writer.WriteAsync(job, abort.Token);
@@ -218,7 +220,7 @@ public sealed class PhotoBatch(ISegmenter segmenter, BatchOptions options)
                 using (job)
                 {
                     Dictionary<string, string>? outputs = null;
-                    Timed(job, Stage.Encode, () => outputs = composer.Write(job, outDir, options.Threshold));
+                    Timed(job, Stage.Encode, () => outputs = composer.Write(job, outDir, threshold));
                     var ms = job.Milliseconds;
                     var timings = new StageTimings(R(ms[0]), R(ms[1]), R(ms[2]), R(ms[3]), R(ms[4]));
                     var entry = job.Error is null

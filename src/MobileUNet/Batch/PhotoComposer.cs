@@ -1,21 +1,18 @@
-using System.Buffers;
 using MobileUNet.Platform;
 using SkiaSharp;
 using MobileUNet.Data;
+using MobileUNet.Inference;
 
 namespace MobileUNet.Batch;
 
 /// <summary>
-/// Where the model's S x S probabilities become a photo's outputs: one pass over the photo's rows upsamples them
-/// (bilinear, half-pixel centres, as <see cref="FrameOps"/>) and writes every plane asked for, so no
-/// full-size float map ever exists (48 MB at 12 MP). Then the encoders, straight from the buffers to temp files.
+/// A photo's outputs from the model's S x S probabilities: one pass over the photo's rows upsamples them
+/// (<see cref="RowResampler"/>, the numbers of <see cref="FrameOps"/>) and draws every output asked for with
+/// <see cref="MaskDrawing"/>, as video frames and the one-photo path are drawn, so no full-size float map ever
+/// exists (48 MB at 12 MP). Then the encoders, straight from the buffers to temp files.
 /// </summary>
 internal sealed class PhotoComposer(PhotoOutputKind kinds, float threshold, CutoutFormat cutoutFormat)
 {
-    // The tint and strength of the previous predict's overlay, so outputs stay comparable.
-    const byte TintR = 255, TintG = 40, TintB = 160;
-    const int Strength256 = 141; // 0.55 in 1/256ths: a fixed-point blend, about twice as fast as float here
-
     /// <summary>
     /// zlib level 3 (Skia's default is 6): on 640x480 overlays it encoded about 2x faster for files a few percent
     /// larger; PNG stays lossless, so the pixels are the same.
@@ -48,74 +45,38 @@ internal sealed class PhotoComposer(PhotoOutputKind kinds, float threshold, Cuto
         var cutSpan = cutoutCopy ? job.Cutout!.Span : cutout ? rgba : default;
         var probabilities = job.Probabilities.AsSpan(0, size * size);
 
-        var x0s = ArrayPool<int>.Shared.Rent(w);
-        var x1s = ArrayPool<int>.Shared.Rent(w);
-        var fxs = ArrayPool<float>.Shared.Rent(w);
-        var row = ArrayPool<float>.Shared.Rent(w);
-        try
+        var rows = new RowResampler(size, size, w, h);
+        long foreground = 0;
+        int minX = int.MaxValue, minY = int.MaxValue, maxX = -1, maxY = -1;
+        for (int y = 0; y < h; y++)
         {
-            float sx = (float)size / w, sy = (float)size / h;
-            for (int x = 0; x < w; x++) Sample(x, sx, size, out x0s[x], out x1s[x], out fxs[x]);
-            long foreground = 0;
-            int minX = int.MaxValue, minY = int.MaxValue, maxX = -1, maxY = -1;
-            for (int y = 0; y < h; y++)
+            var row = rows.Row(probabilities, y);
+            int o = y * w;
+            if (mask) MaskDrawing.Mask(row, threshold, maskSpan.Slice(o, w), 1);
+            if (matte) MaskDrawing.Matte(row, matteSpan.Slice(o, w), 1);
+            // The cutout takes the photo's colours before the overlay tints them.
+            if (cutoutCopy) rgba.Slice(o * 4, w * 4).CopyTo(cutSpan.Slice(o * 4, w * 4));
+            if (cutout) MaskDrawing.MatteAsAlpha(row, cutSpan.Slice(o * 4, w * 4));
+            if (overlay) MaskDrawing.Overlay(row, threshold, rgba.Slice(o * 4, w * 4), 4);
+            int rowFg = 0, rowMin = -1, rowMax = -1;
+            for (int x = 0; x < w; x++)
             {
-                Sample(y, sy, size, out int y0, out int y1, out float fy);
-                var r0 = probabilities.Slice(y0 * size, size);
-                var r1 = probabilities.Slice(y1 * size, size);
-                for (int x = 0; x < w; x++)
-                {
-                    int a0 = x0s[x], a1 = x1s[x];
-                    float left = r0[a0] + (r1[a0] - r0[a0]) * fy;
-                    float right = r0[a1] + (r1[a1] - r0[a1]) * fy;
-                    row[x] = left + (right - left) * fxs[x];
-                }
-                int rowFg = 0, rowMin = int.MaxValue, rowMax = -1;
-                long o = (long)y * w;
-                for (int x = 0; x < w; x++)
-                {
-                    float p = row[x];
-                    bool fg = p >= threshold;
-                    if (fg) { rowFg++; if (rowMin == int.MaxValue) rowMin = x; rowMax = x; }
-                    int i = (int)(o + x), q = i * 4;
-                    if (mask) maskSpan[i] = fg ? (byte)255 : (byte)0;
-                    if (matte || cutout)
-                    {
-                        byte alpha = (byte)(Math.Clamp(p, 0f, 1f) * 255f + 0.5f);
-                        if (matte) matteSpan[i] = alpha;
-                        if (cutoutCopy) { cutSpan[q] = rgba[q]; cutSpan[q + 1] = rgba[q + 1]; cutSpan[q + 2] = rgba[q + 2]; }
-                        if (cutout) cutSpan[q + 3] = alpha;
-                    }
-                    if (overlay)
-                    {
-                        if (fg)
-                        {
-                            rgba[q] = (byte)(rgba[q] + (((TintR - rgba[q]) * Strength256 + 128) >> 8));
-                            rgba[q + 1] = (byte)(rgba[q + 1] + (((TintG - rgba[q + 1]) * Strength256 + 128) >> 8));
-                            rgba[q + 2] = (byte)(rgba[q + 2] + (((TintB - rgba[q + 2]) * Strength256 + 128) >> 8));
-                        }
-                        rgba[q + 3] = 255;
-                    }
-                }
-                if (rowFg > 0)
-                {
-                    foreground += rowFg;
-                    minX = Math.Min(minX, rowMin);
-                    maxX = Math.Max(maxX, rowMax);
-                    if (minY == int.MaxValue) minY = y;
-                    maxY = y;
-                }
+                if (row[x] < threshold) continue;
+                rowFg++;
+                if (rowMin < 0) rowMin = x;
+                rowMax = x;
             }
-            job.ForegroundFraction = (double)foreground / n;
-            job.Box = foreground > 0 ? (minX, minY, maxX - minX + 1, maxY - minY + 1) : null;
+            if (rowFg > 0)
+            {
+                foreground += rowFg;
+                minX = Math.Min(minX, rowMin);
+                maxX = Math.Max(maxX, rowMax);
+                if (minY == int.MaxValue) minY = y;
+                maxY = y;
+            }
         }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(x0s);
-            ArrayPool<int>.Shared.Return(x1s);
-            ArrayPool<float>.Shared.Return(fxs);
-            ArrayPool<float>.Shared.Return(row);
-        }
+        job.ForegroundFraction = (double)foreground / n;
+        job.Box = foreground > 0 ? (minX, minY, maxX - minX + 1, maxY - minY + 1) : null;
     }
 
     /// <summary>Writes every output of the photo, each atomically; returns kind name -&gt; path relative to <paramref name="outDir"/>.</summary>
@@ -178,18 +139,7 @@ internal sealed class PhotoComposer(PhotoOutputKind kinds, float threshold, Cuto
         });
     }
 
-    static void Sample(int index, float scale, int size, out int i0, out int i1, out float frac)
-    {
-        float pos = Math.Max((index + 0.5f) * scale - 0.5f, 0f);
-        i0 = Math.Min((int)pos, size - 1);
-        i1 = Math.Min(i0 + 1, size - 1);
-        frac = pos - i0;
-    }
-
-    /// <summary>Model-size RGBA from the photo (bilinear) and the normalised CHW input.</summary>
-    public static void PreProcess(PhotoJob job, int size, Normalization normalization, byte[] small)
-    {
-        FrameOps.ResizeBilinear(job.Rgba!.Span, job.Width, job.Height, 4, small, size, size);
-        normalization.ToChw(small, 4, job.Chw);
-    }
+    /// <summary>Model-size RGBA from the photo (bilinear); the segmenter normalises it into its own input.</summary>
+    public static void PreProcess(PhotoJob job, int size) =>
+        FrameOps.ResizeBilinear(job.Rgba!.Span, job.Width, job.Height, 4, job.Small!, size, size);
 }

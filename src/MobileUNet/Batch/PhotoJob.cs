@@ -21,7 +21,8 @@ internal sealed class PhotoJob(PhotoInput input) : IDisposable
     public NativeBuffer? Mask { get; set; }
     public NativeBuffer? Matte { get; set; }
     public NativeBuffer? Cutout { get; set; }
-    public float[]? Chw { get; set; }
+    /// <summary>The photo at the model's S x S, RGBA (rented; may be longer than S x S x 4).</summary>
+    public byte[]? Small { get; set; }
     public float[]? Probabilities { get; set; }
     public double ForegroundFraction { get; set; }
     public (int X, int Y, int Width, int Height)? Box { get; set; }
@@ -112,9 +113,10 @@ internal sealed class PhotoJob(PhotoInput input) : IDisposable
         Mask?.Dispose();
         Matte?.Dispose();
         Cutout?.Dispose();
-        if (Chw is not null) ArrayPool<float>.Shared.Return(Chw);
+        if (Small is not null) ArrayPool<byte>.Shared.Return(Small);
         if (Probabilities is not null) ArrayPool<float>.Shared.Return(Probabilities);
-        Chw = Probabilities = null;
+        Small = null;
+        Probabilities = null;
         Rgba = Mask = Matte = Cutout = null;
         if (reserved > 0) budget?.Release(reserved);
         reserved = 0;

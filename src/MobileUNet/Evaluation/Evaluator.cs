@@ -17,8 +17,13 @@ public sealed record EvalReport(string Model, string Dataset, float Threshold, i
 /// <summary>Runs a segmenter over a dataset at the photos' own resolution (predictions resized back), as predict does.</summary>
 public static class Evaluator
 {
-    public static EvalReport Run(ISegmenter segmenter, ISegmentationDataset dataset, string modelName, float threshold = 0.5f,
-                                 IProgress<int>? progress = null, CancellationToken cancel = default)
+    public static EvalReport Run(ISegmenter segmenter, ISegmentationDataset dataset, string modelName, float? threshold = null,
+                                 IProgress<int>? progress = null, CancellationToken cancel = default) =>
+        // Unless given, the threshold is the one the model records.
+        Score(segmenter, dataset, modelName, threshold ?? segmenter.Threshold, progress, cancel);
+
+    static EvalReport Score(ISegmenter segmenter, ISegmentationDataset dataset, string modelName, float threshold,
+                            IProgress<int>? progress, CancellationToken cancel)
     {
         if (!(threshold is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), $"--threshold must be in (0, 1), got {threshold}.");
         var scores = new List<ImageScore>(dataset.Count);

@@ -9,8 +9,8 @@ namespace MobileUNet.Inference;
 
 /// <summary>
 /// Runs an exported MobileUNet with ONNX Runtime. The input and output tensors are created once over pinned
-/// managed buffers and bound with an <see cref="OrtIoBinding"/>, so <see cref="Run"/> copies the caller's pixels
-/// in, runs, and copies probabilities out without allocating.
+/// managed buffers and bound with an <see cref="OrtIoBinding"/>: <see cref="Segment"/> normalises the caller's
+/// pixels straight into the pinned input, runs, and copies probabilities out, without allocating.
 /// </summary>
 public sealed class OnnxSegmenter : ISegmenter
 {
@@ -20,6 +20,8 @@ public sealed class OnnxSegmenter : ISegmenter
     readonly OrtValue inputValue, outputValue;
     readonly float[]? input, output;
     readonly Float16[]? inputHalf, outputHalf;
+    // An fp16-input model normalises here first (Normalization writes floats), then converts into inputHalf.
+    readonly float[]? inputScratch;
     readonly string inputName = "", outputName = "";
     // One binding per batch size met, each over its own pinned buffers: made on first use, reused after.
     readonly Dictionary<int, BatchBinding> batchBindings = [];
@@ -44,6 +46,7 @@ public sealed class OnnxSegmenter : ISegmenter
             if (inputMeta.ElementDataType == TensorElementType.Float16)
             {
                 inputHalf = GC.AllocateArray<Float16>(3 * s * s, pinned: true);
+                inputScratch = new float[3 * s * s];
                 inputValue = OrtValue.CreateTensorValueFromMemory(inputHalf, inShape);
             }
             else
@@ -115,14 +118,33 @@ public sealed class OnnxSegmenter : ISegmenter
     public float Threshold => Metadata.Threshold;
     public Normalization Normalization => Metadata.Normalization;
 
+    public void Segment(ReadOnlySpan<byte> pixels, int channels, Span<float> probabilities)
+    {
+        ISegmenter.CheckPixels(pixels, channels, 1, Spec.InputSize);
+        if (input is not null) Normalization.ToChw(pixels, channels, input);
+        else
+        {
+            Normalization.ToChw(pixels, channels, inputScratch!);
+            ToHalf(inputScratch!, inputHalf!);
+        }
+        RunBound(probabilities);
+    }
+
     public void Run(ReadOnlySpan<float> chw, Span<float> probabilities)
     {
         if (input is not null) chw[..input.Length].CopyTo(input);
-        else
-        {
-            var half = inputHalf!;
-            for (int i = 0; i < half.Length; i++) half[i] = (Float16)chw[i];
-        }
+        else ToHalf(chw, inputHalf!);
+        RunBound(probabilities);
+    }
+
+    static void ToHalf(ReadOnlySpan<float> from, Float16[] to)
+    {
+        for (int i = 0; i < to.Length; i++) to[i] = (Float16)from[i];
+    }
+
+    /// <summary>Runs the single-image binding over what the input buffer holds now.</summary>
+    void RunBound(Span<float> probabilities)
+    {
         session.RunWithBinding(runOptions, binding);
         if (output is not null) output.CopyTo(probabilities);
         else
@@ -143,23 +165,56 @@ public sealed class OnnxSegmenter : ISegmenter
     public int MaxBatch { get; }
 
     /// <summary>
+    /// Runs <paramref name="count"/> images in one session call over a binding made once per batch size, each
+    /// normalised straight into that binding's pinned input. fp16 models and single images take <see cref="Segment"/>.
+    /// </summary>
+    public void SegmentBatch(ReadOnlySpan<byte> pixels, int channels, int count, Span<float> probabilities)
+    {
+        int s = Spec.InputSize, plane = s * s;
+        CheckCount(count);
+        ISegmenter.CheckPixels(pixels, channels, count, s);
+        if (count == 1 || input is null || output is null)
+        {
+            for (int i = 0; i < count; i++)
+                Segment(pixels.Slice(i * channels * plane, channels * plane), channels, probabilities.Slice(i * plane, plane));
+            return;
+        }
+        var batch = Batch(count);
+        for (int i = 0; i < count; i++)
+            Normalization.ToChw(pixels.Slice(i * channels * plane, channels * plane), channels, batch.Input.AsSpan(i * 3 * plane, 3 * plane));
+        session.RunWithBinding(runOptions, batch.Binding);
+        batch.Output.CopyTo(probabilities);
+    }
+
+    /// <summary>
     /// Runs <paramref name="count"/> images in one session call over a binding made once per batch size. fp16
     /// models and single images take <see cref="Run"/>.
     /// </summary>
     public void RunBatch(ReadOnlySpan<float> chw, int count, Span<float> probabilities)
     {
         int s = Spec.InputSize, plane = s * s;
-        if (count < 1 || count > MaxBatch) throw new ArgumentOutOfRangeException(nameof(count), count, $"batch size must be 1..{MaxBatch}");
+        CheckCount(count);
         if (count == 1 || input is null || output is null)
         {
             for (int i = 0; i < count; i++) Run(chw.Slice(i * 3 * plane, 3 * plane), probabilities.Slice(i * plane, plane));
             return;
         }
-        if (!batchBindings.TryGetValue(count, out var batch))
-            batchBindings[count] = batch = new BatchBinding(session, inputName, outputName, count, s);
+        var batch = Batch(count);
         chw[..batch.Input.Length].CopyTo(batch.Input);
         session.RunWithBinding(runOptions, batch.Binding);
         batch.Output.CopyTo(probabilities);
+    }
+
+    void CheckCount(int count)
+    {
+        if (count < 1 || count > MaxBatch) throw new ArgumentOutOfRangeException(nameof(count), count, $"batch size must be 1..{MaxBatch}");
+    }
+
+    BatchBinding Batch(int count)
+    {
+        if (!batchBindings.TryGetValue(count, out var batch))
+            batchBindings[count] = batch = new BatchBinding(session, inputName, outputName, count, Spec.InputSize);
+        return batch;
     }
 
     sealed class BatchBinding : IDisposable

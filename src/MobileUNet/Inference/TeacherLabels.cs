@@ -42,7 +42,7 @@ public static class TeacherLabels
                     var image = ImageFile.Read(photo, limits);
                     var probabilities = ImageSegmentation.Probabilities(teacher, image);
                     var grey = new byte[probabilities.Length];
-                    for (int i = 0; i < grey.Length; i++) grey[i] = (byte)Math.Clamp(probabilities[i] * 255f + 0.5f, 0f, 255f);
+                    MaskDrawing.Matte(probabilities, grey, 1);
                     // Photo first, mask last: a mask on disk means its pair is complete.
                     var bytes = File.ReadAllBytes(photo);
                     AtomicFile.WriteAllBytes(imagePath, bytes);

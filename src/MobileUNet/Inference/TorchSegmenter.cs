@@ -20,16 +20,29 @@ public sealed class TorchSegmenter : ISegmenter
         model.eval();
         int s = model.Spec.InputSize;
         input = new float[3 * s * s];
-        // The tensor shares the managed buffer, so each Run only copies the caller's pixels in.
+        // The tensor shares the managed buffer, so Segment normalises the caller's pixels straight into it.
         inputTensor = from_array(input).reshape(1, 3, s, s);
     }
 
     public ModelSpec Spec => model.Spec;
     public Normalization Normalization { get; }
 
+    public void Segment(ReadOnlySpan<byte> pixels, int channels, Span<float> probabilities)
+    {
+        ISegmenter.CheckPixels(pixels, channels, 1, Spec.InputSize);
+        Normalization.ToChw(pixels, channels, input);
+        Forward(probabilities);
+    }
+
     public void Run(ReadOnlySpan<float> chw, Span<float> probabilities)
     {
         chw[..input.Length].CopyTo(input);
+        Forward(probabilities);
+    }
+
+    /// <summary>Runs the model on what the input buffer (shared with the input tensor) holds now.</summary>
+    void Forward(Span<float> probabilities)
+    {
         using var scope = NewDisposeScope();
         using var p = model.Predict(inputTensor);
         p.data<float>().CopyTo(probabilities);

@@ -1,8 +1,13 @@
+using MobileUNet.Data;
+using MobileUNet.Inference;
+
 namespace MobileUNet.Video;
 
 /// <summary>
-/// Turns a frame and its full-resolution foreground probabilities into the output frame, in place. Owns the
-/// scratch it needs (the blurred background) so composing allocates nothing per frame.
+/// Turns a frame and the model's S x S probabilities into the output frame, in place, row by row: each row of
+/// probabilities is upsampled (<see cref="RowResampler"/>) and drawn with <see cref="MaskDrawing"/>, as predict
+/// draws photos, so a frame and a photo of the same pixels get the same mask and overlay. Owns the scratch it needs
+/// (the blurred background) so composing allocates nothing per frame.
 /// </summary>
 public sealed class FrameComposer
 {
@@ -12,8 +17,6 @@ public sealed class FrameComposer
     readonly byte[]? background;     // fixed replacement (colour/image), or the per-frame blur target
     readonly int[]? blurScratch;
     readonly int blurRadius;
-    readonly (byte R, byte G, byte B) tint = (255, 0, 255);
-    const float TintStrength = 0.55f;
 
     public FrameComposer(OutputKind kind, int width, int height, float threshold = 0.5f,
                          BackgroundSpec? backgroundSpec = null, byte[]? backgroundImageRgb = null)
@@ -45,40 +48,38 @@ public sealed class FrameComposer
 
     public OutputKind Kind => kind;
 
-    public void Compose(Span<byte> rgb, ReadOnlySpan<float> probabilities)
+    /// <summary>
+    /// <paramref name="probabilities"/>: the model's S x S output (smoothed or not); <paramref name="rows"/>
+    /// resamples it from S x S to this frame's size.
+    /// </summary>
+    public void Compose(Span<byte> rgb, ReadOnlySpan<float> probabilities, RowResampler rows)
     {
-        int n = width * height;
-        switch (kind)
+        if (rows.Width != width || rows.Height != height)
+            throw new ArgumentException($"rows are {rows.Width}x{rows.Height}, the frame {width}x{height}", nameof(rows));
+        if (blurScratch is not null) BoxBlur.Apply(rgb, background!, blurScratch, width, height, blurRadius);
+        int stride = width * 3;
+        for (int y = 0; y < height; y++)
         {
-            case OutputKind.Mask:
-                for (int i = 0, p = 0; i < n; i++, p += 3)
-                    rgb[p] = rgb[p + 1] = rgb[p + 2] = probabilities[i] >= threshold ? (byte)255 : (byte)0;
-                break;
-            case OutputKind.Matte:
-                for (int i = 0, p = 0; i < n; i++, p += 3)
-                    rgb[p] = rgb[p + 1] = rgb[p + 2] = (byte)(Math.Clamp(probabilities[i], 0f, 1f) * 255f + 0.5f);
-                break;
-            case OutputKind.Overlay:
-                // Fixed-point blend (alpha in 1/256ths): the per-pixel cost of the overlay is most of the
-                // post-processing stage at 640x480, and integer lerps are about twice as fast as float ones here.
-                for (int i = 0, p = 0; i < n; i++, p += 3)
-                {
-                    int a = (int)(Math.Clamp(probabilities[i], 0f, 1f) * (TintStrength * 256f) + 0.5f);
-                    if (a == 0) continue;
-                    rgb[p] = (byte)(rgb[p] + (((tint.R - rgb[p]) * a + 128) >> 8));
-                    rgb[p + 1] = (byte)(rgb[p + 1] + (((tint.G - rgb[p + 1]) * a + 128) >> 8));
-                    rgb[p + 2] = (byte)(rgb[p + 2] + (((tint.B - rgb[p + 2]) * a + 128) >> 8));
-                }
-                break;
-            case OutputKind.Background:
-                if (blurScratch is not null) BoxBlur.Apply(rgb, background!, blurScratch, width, height, blurRadius);
-                for (int i = 0, p = 0; i < n; i++, p += 3)
-                {
-                    float a = Math.Clamp(probabilities[i], 0f, 1f);
-                    for (int c = 0; c < 3; c++)
-                        rgb[p + c] = (byte)(background![p + c] + (rgb[p + c] - background[p + c]) * a + 0.5f);
-                }
-                break;
+            var p = rows.Row(probabilities, y);
+            var pixels = rgb.Slice(y * stride, stride);
+            switch (kind)
+            {
+                case OutputKind.Mask: MaskDrawing.Mask(p, threshold, pixels, 3); break;
+                case OutputKind.Matte: MaskDrawing.Matte(p, pixels, 3); break;
+                case OutputKind.Overlay: MaskDrawing.Overlay(p, threshold, pixels, 3); break;
+                case OutputKind.Background: Blend(p, pixels, background.AsSpan(y * stride, stride)); break;
+            }
+        }
+    }
+
+    /// <summary>The frame over the background, the soft matte as its alpha.</summary>
+    static void Blend(ReadOnlySpan<float> probabilities, Span<byte> rgb, ReadOnlySpan<byte> background)
+    {
+        for (int i = 0, p = 0; i < probabilities.Length; i++, p += 3)
+        {
+            float a = Math.Clamp(probabilities[i], 0f, 1f);
+            for (int c = 0; c < 3; c++)
+                rgb[p + c] = (byte)(background[p + c] + (rgb[p + c] - background[p + c]) * a + 0.5f);
         }
     }
 }

@@ -13,18 +13,22 @@ public sealed class FrameProcessor
     readonly ISegmenter segmenter;
     readonly FrameComposer composer;
     readonly TemporalSmoother? smoother;
+    readonly RowResampler rows;
     readonly int width, height, size;
 
-    public FrameProcessor(ISegmenter segmenter, FrameComposer composer, int width, int height, double? smoothing, float threshold = 0.5f)
+    public FrameProcessor(ISegmenter segmenter, FrameComposer composer, int width, int height, double? smoothing, float? threshold = null)
     {
         this.segmenter = segmenter;
         this.composer = composer;
         this.width = width;
         this.height = height;
         size = segmenter.Spec.InputSize;
+        rows = new RowResampler(size, size, width, height);
         smoother = smoothing is > 0 ? new TemporalSmoother(size * size, smoothing.Value) : null;
-        RawFlicker = new FlickerMeter(size * size, threshold);
-        SmoothedFlicker = smoother is null ? null : new FlickerMeter(size * size, threshold);
+        // Unless given, the threshold is the one the model records.
+        float t = threshold ?? segmenter.Threshold;
+        RawFlicker = new FlickerMeter(size * size, t);
+        SmoothedFlicker = smoother is null ? null : new FlickerMeter(size * size, t);
     }
 
     public int InputSize => size;
@@ -37,13 +41,13 @@ public sealed class FrameProcessor
 
     public VideoFrame CreateFrame() => new(width, height, size);
 
-    public void PreProcess(VideoFrame f)
-    {
-        FrameOps.ResizeBilinear(f.Rgb, width, height, 3, f.Small, size, size);
-        segmenter.Normalization.ToChw(f.Small, 3, f.Chw);
-    }
+    public void PreProcess(VideoFrame f) => FrameOps.ResizeBilinear(f.Rgb, width, height, 3, f.Small, size, size);
 
-    public void Infer(VideoFrame f) => segmenter.Run(f.Chw, f.Probabilities);
+    /// <summary>
+    /// Normalising happens here, not in <see cref="PreProcess"/>: the segmenter writes it into its one input
+    /// buffer, which only the inference stage may touch while pre-processing works on the next frame.
+    /// </summary>
+    public void Infer(VideoFrame f) => segmenter.Segment(f.Small, 3, f.Probabilities);
 
     public void PostProcess(VideoFrame f)
     {
@@ -55,7 +59,6 @@ public sealed class FrameProcessor
             SmoothedFlicker!.Add(f.Smoothed);
             mask = f.Smoothed;
         }
-        FrameOps.ResizeBilinear(mask, size, size, f.FullProbabilities, width, height);
-        composer.Compose(f.Rgb, f.FullProbabilities);
+        composer.Compose(f.Rgb, mask, rows);
     }
 }

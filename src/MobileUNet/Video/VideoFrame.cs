@@ -3,8 +3,9 @@ using System.Threading.Channels;
 namespace MobileUNet.Video;
 
 /// <summary>
-/// One frame's buffers for every stage: the decoded RGB (composed in place into the output), the model-size RGB,
-/// the normalised CHW input, the model's probabilities, and those probabilities at frame size. Pooled and reused.
+/// One frame's buffers for every stage: the decoded RGB (composed in place into the output), the model-size RGB
+/// (the segmenter normalises it into its own input), and the model's probabilities, raw and smoothed (resampled
+/// to the frame's size a row at a time while composing). Pooled and reused.
 /// </summary>
 public sealed class VideoFrame
 {
@@ -12,19 +13,15 @@ public sealed class VideoFrame
     {
         Rgb = new byte[width * height * 3];
         Small = new byte[inputSize * inputSize * 3];
-        Chw = new float[3 * inputSize * inputSize];
         Probabilities = new float[inputSize * inputSize];
         Smoothed = new float[inputSize * inputSize];
-        FullProbabilities = new float[width * height];
     }
 
     public long Index { get; set; }
     public byte[] Rgb { get; }
     public byte[] Small { get; }
-    public float[] Chw { get; }
     public float[] Probabilities { get; }
     public float[] Smoothed { get; }
-    public float[] FullProbabilities { get; }
 }
 
 /// <summary>
