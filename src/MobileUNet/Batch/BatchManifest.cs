@@ -28,7 +28,7 @@ public sealed record ManifestEntry(
 /// on disk, and flushed line by line: a killed run leaves every finished photo recorded and at most one torn last
 /// line, which readers skip and the next writer starts after.
 /// </summary>
-public sealed class BatchManifest : IDisposable
+internal sealed class BatchManifest : IDisposable
 {
     internal static readonly JsonSerializerOptions Json = new()
     {

@@ -50,7 +50,7 @@ public readonly record struct Shard(int Index, int Count)
 /// its full path: deterministic, so every shard and every rerun agree.
 /// </para>
 /// </summary>
-public static class PhotoList
+internal static class PhotoList
 {
     /// <summary>Photo files under the arguments; <paramref name="exclude"/> (the output folder) is left out.</summary>
     public static IReadOnlyList<PhotoInput> Expand(IEnumerable<string> inputs, string? listFile = null, string? exclude = null)

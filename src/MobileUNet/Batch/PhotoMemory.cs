@@ -37,7 +37,7 @@ internal sealed unsafe class NativeBuffer : IDisposable
 /// gives it back when its outputs are written. So memory is bounded by the budget, whatever the number or the
 /// size of the photos. A photo larger than the whole budget waits for an empty pipeline and then runs alone.
 /// </summary>
-public sealed class MemoryBudget(long capacity)
+internal sealed class MemoryBudget(long capacity)
 {
     readonly object gate = new(); // Monitor.Wait/PulseAll need a monitor, not a System.Threading.Lock
     long used, peak;

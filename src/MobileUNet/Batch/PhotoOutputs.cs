@@ -20,7 +20,7 @@ public enum PhotoOutputKind
 public enum CutoutFormat { Png, Webp }
 
 /// <summary>Parsing and naming of the output kinds.</summary>
-public static class PhotoOutputs
+internal static class PhotoOutputs
 {
     /// <summary>Today's default: mask and overlay.</summary>
     public const PhotoOutputKind Default = PhotoOutputKind.Mask | PhotoOutputKind.Overlay;

@@ -8,7 +8,7 @@ namespace MobileUNet.Benchmarks;
 /// (<see cref="RuntimeOptions.AvailableProviders"/>). The bench's records and flags name a backend by
 /// <see cref="NameOf"/>, the enum's lower-case name.
 /// </summary>
-public static class BenchBackends
+internal static class BenchBackends
 {
     // OnnxGraphs: the backend times exported ONNX graphs, so a graph's precision and form are its to vary.
     // Create takes the execution provider and the folder for optimised graphs (null: none written).

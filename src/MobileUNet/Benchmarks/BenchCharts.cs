@@ -5,7 +5,7 @@ using ScottPlot;
 namespace MobileUNet.Benchmarks;
 
 /// <summary>A chart ready to write: PNG bytes and SVG text of the same plot.</summary>
-public sealed record Chart(string Name, byte[] Png, string Svg)
+internal sealed record Chart(string Name, byte[] Png, string Svg)
 {
     /// <summary>Writes NAME.png and NAME.svg into <paramref name="directory"/>, each atomically; returns the paths.</summary>
     public IReadOnlyList<string> Save(string directory)
@@ -22,7 +22,7 @@ public sealed record Chart(string Name, byte[] Png, string Svg)
 }
 
 /// <summary>The bench's charts, drawn from its records: latency vs size, FPS heatmap, encoder/decoder bars, block bars, merge.</summary>
-public static class BenchCharts
+internal static class BenchCharts
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

@@ -11,7 +11,7 @@ namespace MobileUNet.Benchmarks;
 /// The ONNX graphs the speed study times: a part of a MobileUNet, or one conv or depthwise block at an encoder
 /// stage's shape. The onnx backend times these in process; `serve` hands the same bytes to the browser bench page.
 /// </summary>
-public static class BenchExports
+internal static class BenchExports
 {
     /// <summary>The export of one part of an untrained network of <paramref name="spec"/> (speed needs no training).</summary>
     public static byte[] Untrained(ModelSpec spec, BenchPart part)

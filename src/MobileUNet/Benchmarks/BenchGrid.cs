@@ -8,7 +8,7 @@ namespace MobileUNet.Benchmarks;
 /// defaults from here and runs these jobs; the browser bench page (`serve`'s /bench) gets the same jobs from
 /// the server, so a phone and this machine time the same things.
 /// </summary>
-public static class BenchGrid
+internal static class BenchGrid
 {
     /// <summary>The original's four width multipliers, as `bench --alphas` spells its default.</summary>
     public const string DefaultAlphas = "1,0.75,0.5,0.25";

@@ -12,7 +12,7 @@ namespace MobileUNet.Benchmarks;
 /// null means fp32 in the export's default form, the grid as it was before these axes existed.
 /// With <see cref="OptimizedGraphs"/> the onnx backend writes each graph as ONNX Runtime runs it (after its fusions).
 /// </summary>
-public sealed record BenchPlan(
+internal sealed record BenchPlan(
     IReadOnlyList<ModelSpec> Specs,
     IReadOnlyList<string> Backends,
     string? ExecutionProvider,
@@ -123,13 +123,13 @@ public sealed record BenchPlan(
 }
 
 /// <summary>One configuration to time: a model (spec, weights, graph precision and form) and the part of it that runs.</summary>
-public sealed record BenchJob(BenchModel Model, BenchPart Part);
+internal sealed record BenchJob(BenchModel Model, BenchPart Part);
 
 /// <summary>Progress of a bench run: which configuration is being timed, how many are done.</summary>
-public sealed record BenchProgress(int Done, int Total, string Current);
+internal sealed record BenchProgress(int Done, int Total, string Current);
 
 /// <summary>Runs a <see cref="BenchPlan"/>: builds each backend, times every configuration, returns the records.</summary>
-public static class BenchStudy
+internal static class BenchStudy
 {
     /// <summary>Parameters and MACs of one timed part, from the model summary (an independent walk of the network).</summary>
     public static (long Parameters, long Macs) Size(ModelSummary summary, BenchPart part) => part switch

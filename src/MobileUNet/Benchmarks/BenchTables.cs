@@ -7,7 +7,7 @@ namespace MobileUNet.Benchmarks;
 /// CSV and Markdown tables drawn from bench records (never from live timings). Numbers are written in the
 /// invariant culture so a decimal comma never splits a CSV field.
 /// </summary>
-public static class BenchTables
+internal static class BenchTables
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 

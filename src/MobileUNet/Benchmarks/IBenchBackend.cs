@@ -34,7 +34,7 @@ public enum BlockKind
 /// and no form only. An int8 graph is calibrated on <see cref="Int8Calibration.Default"/>: the ranges it sets do
 /// not change the graph or its speed, and untrained models have no data of their own.
 /// </summary>
-public sealed record BenchModel(ModelSpec Spec, string? WeightsPath = null, OnnxPrecision Precision = OnnxPrecision.Fp32,
+internal sealed record BenchModel(ModelSpec Spec, string? WeightsPath = null, OnnxPrecision Precision = OnnxPrecision.Fp32,
     TransposedConvForm? TransposedConv = null)
 {
     /// <summary>The spec's label and, where they differ from fp32 in the default form, precision and form: "a0.5-s128 int8".</summary>
@@ -56,7 +56,7 @@ public sealed record BenchModel(ModelSpec Spec, string? WeightsPath = null, Onnx
 }
 
 /// <summary>One prepared inference: inputs allocated once, each <see cref="RunOnce"/> one call on them.</summary>
-public interface IBenchRunner : IDisposable
+internal interface IBenchRunner : IDisposable
 {
     /// <summary>One inference on the pre-allocated inputs; outputs are released before it returns.</summary>
     void RunOnce();
@@ -71,7 +71,7 @@ public interface IBenchRunner : IDisposable
 /// A backend builds runners; the <see cref="LatencyRunner"/> times them; records say which backend they came from.
 /// To add one: implement this, and register a factory in <see cref="BenchBackends"/>.
 /// </summary>
-public interface IBenchBackend : IDisposable
+internal interface IBenchBackend : IDisposable
 {
     /// <summary>Short name used on the command line and in records: "torch", "onnx".</summary>
     string Name { get; }
@@ -94,7 +94,7 @@ public interface IBenchBackend : IDisposable
 /// Optional capability of a backend whose runtime has a per-node profiler (ONNX Runtime's
 /// <c>SessionOptions.EnableProfiling</c>): time spent per operator type, for the --parts breakdown.
 /// </summary>
-public interface IOperatorProfiler
+internal interface IOperatorProfiler
 {
     /// <summary>Runs the model <paramref name="runs"/> times under the profiler and sums node time by operator type.</summary>
     IReadOnlyList<OperatorTime> ProfileOperators(BenchModel model, int batch, int threads, int runs);

@@ -6,7 +6,7 @@ namespace MobileUNet.Benchmarks;
 /// How long to time one configuration: warm-up first (caches, allocator pools, lazily built kernels), then
 /// timed runs until the median is stable or <see cref="Seconds"/> of timing is spent.
 /// </summary>
-public sealed record BenchBudget
+internal sealed record BenchBudget
 {
     public BenchBudget(double seconds = 3.0, int minRuns = 15, int maxRuns = 20_000, double warmupSeconds = 0.3, int warmupRuns = 3, double stableTolerance = 0.01)
     {
@@ -29,7 +29,7 @@ public sealed record BenchBudget
 }
 
 /// <summary>The samples of one timed configuration and why timing stopped.</summary>
-public sealed record LatencySamples(double[] Ms, bool Stable, double TimedSeconds)
+internal sealed record LatencySamples(double[] Ms, bool Stable, double TimedSeconds)
 {
     public LatencyStats Stats() => LatencyStats.Of(Ms);
 }
@@ -38,7 +38,7 @@ public sealed record LatencySamples(double[] Ms, bool Stable, double TimedSecond
 /// Times <see cref="IBenchRunner.RunOnce"/> with <see cref="Stopwatch"/> ticks around each call and nothing
 /// else inside the timed region: the sample buffer is allocated before timing starts.
 /// </summary>
-public static class LatencyRunner
+internal static class LatencyRunner
 {
     const int CheckEvery = 10;
     const int StableChecks = 3;

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace MobileUNet.Benchmarks;
 
 /// <summary>Facts about this machine and process that a bench record carries.</summary>
-public static class MachineProbe
+internal static class MachineProbe
 {
     public static MachineInfo Describe(string? label, IEnumerable<IBenchBackend> backends)
     {

@@ -18,7 +18,7 @@ namespace MobileUNet.Benchmarks;
 /// optimised-graph folder, each model session also writes the graph ONNX Runtime runs after its fusions there
 /// (NAME.optimized.onnx), to see what was fused (DESIGN.md section 3).
 /// </summary>
-public sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
+internal sealed class OnnxBackend : IBenchBackend, IOperatorProfiler
 {
     readonly string? optimizedGraphs;
 

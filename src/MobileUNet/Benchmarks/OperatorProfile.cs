@@ -10,7 +10,7 @@ namespace MobileUNet.Benchmarks;
 /// typed by that node (a depthwise conv is a Conv with one input channel per group, a pointwise conv is 1x1);
 /// time of a fused activation counts with the conv it was fused into.
 /// </summary>
-public static class OperatorProfile
+internal static class OperatorProfile
 {
     /// <summary>Runs before the profiled ones (arena growth, pre-packing): their nodes are left out.</summary>
     public const int WarmupRuns = 3;

@@ -96,7 +96,7 @@ public static class Recommender
     }
 
     /// <summary>Latency vs IoU, every point labelled size/alpha, the Pareto front joined, the budget and the choice marked.</summary>
-    public static Chart ParetoChart(Recommendation rec, string name = "pareto")
+    internal static Chart ParetoChart(Recommendation rec, string name = "pareto")
     {
         var inv = CultureInfo.InvariantCulture;
         var plot = new Plot();

@@ -11,7 +11,7 @@ namespace MobileUNet.Benchmarks;
 /// in eval mode and its input tensor, allocated once; every call runs without autograd inside a dispose scope
 /// so its outputs are freed before the next call.
 /// </summary>
-public sealed class TorchBackend : IBenchBackend
+internal sealed class TorchBackend : IBenchBackend
 {
     public TorchBackend() => TorchNativeLoader.EnsureLoadable();
 

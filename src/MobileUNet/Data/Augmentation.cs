@@ -2,7 +2,7 @@ namespace MobileUNet.Data;
 
 /// <summary>Deterministic per-sample random generators: sample k of stream s under seed n is always the same,
 /// so training repeats exactly and a resumed run regenerates the data the interrupted one would have seen.</summary>
-public static class SampleRandom
+internal static class SampleRandom
 {
     public static Random For(long seed, long stream, long index)
     {

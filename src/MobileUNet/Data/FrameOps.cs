@@ -5,7 +5,7 @@ namespace MobileUNet.Data;
 /// files (SkiaSharp) and video frames (ffmpeg rawvideo) share one path. Bilinear with half-pixel centres, the
 /// convention of the model's own bilinear resize (align_corners = false).
 /// </summary>
-public static class FrameOps
+internal static class FrameOps
 {
     /// <summary>Resizes interleaved 8-bit pixels (any channel count) with bilinear filtering.</summary>
     public static void ResizeBilinear(ReadOnlySpan<byte> src, int srcWidth, int srcHeight, int channels,
@@ -86,7 +86,7 @@ public static class FrameOps
 /// taps are worked out once per picture size: a video reuses them every frame, and a 12 MP photo's outputs are
 /// drawn row by row with no full-size float map (48 MB).
 /// </summary>
-public sealed class RowResampler
+internal sealed class RowResampler
 {
     readonly int[] x0s, x1s;
     readonly float[] fxs;

@@ -84,7 +84,7 @@ public sealed record Photometric(ColourJitter Colour, double MaxHueDegrees = 12,
 }
 
 /// <summary>Separable Gaussian blur over RGB (alpha untouched) or over a float plane; borders clamped.</summary>
-public static class GaussianBlur
+internal static class GaussianBlur
 {
     public static void Rgb(RgbaImage image, double sigma)
     {

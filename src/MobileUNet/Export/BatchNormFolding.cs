@@ -5,7 +5,7 @@ namespace MobileUNet.Export;
 /// W' = W * k (per output channel) and b' = (b - mean) * k + beta. Computed in double so the folded fp32
 /// weights differ from torch's two-step result only by the final rounding.
 /// </summary>
-public static class BatchNormFolding
+internal static class BatchNormFolding
 {
     public static (float[] Weight, float[] Bias) Fold((float[] Values, long[] Shape) weight, float[]? bias,
         float[] gamma, float[] beta, float[] mean, float[] variance, double epsilon)

@@ -75,7 +75,7 @@ sealed class OnnxGraphBuilder(GraphProto graph, OnnxElementType computeType)
 }
 
 /// <summary>ONNX TensorProto.DataType codes used here.</summary>
-public enum OnnxElementType
+internal enum OnnxElementType
 {
     Float = 1,
     Uint8 = 2,

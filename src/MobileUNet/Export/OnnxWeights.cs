@@ -4,7 +4,7 @@ using Onnx;
 namespace MobileUNet.Export;
 
 /// <summary>Load-time checks of an ONNX model's weights.</summary>
-public static class OnnxWeights
+internal static class OnnxWeights
 {
     /// <summary>
     /// Refuses float32 / float16 initializers that hold NaN or infinity (weights, biases, int8 scales): such a model

@@ -4,7 +4,7 @@ using MobileUNet.Platform;
 namespace MobileUNet.Inference;
 
 /// <summary>What one labelling run did.</summary>
-public sealed record LabelSummary(int Labelled, int Skipped, IReadOnlyList<string> Failed);
+internal sealed record LabelSummary(int Labelled, int Skipped, IReadOnlyList<string> Failed);
 
 /// <summary>
 /// Turns a folder of unlabelled photos into a folder-pairs dataset labelled by a teacher model:
@@ -13,7 +13,7 @@ public sealed record LabelSummary(int Labelled, int Skipped, IReadOnlyList<strin
 /// teacher's 0.5-threshold pseudo-mask; the grey levels keep its confidence. Every file is written atomically
 /// and a photo whose mask already exists is skipped, so a rerun resumes where a killed one stopped.
 /// </summary>
-public static class TeacherLabels
+internal static class TeacherLabels
 {
     public static LabelSummary Run(ISegmenter teacher, IReadOnlyList<string> photos, string outDir, ImageLimits? limits = null,
                                    IProgress<int>? progress = null, CancellationToken cancel = default)

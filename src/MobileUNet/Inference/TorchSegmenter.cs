@@ -5,7 +5,7 @@ using MobileUNet.Data;
 namespace MobileUNet.Inference;
 
 /// <summary>Runs a TorchSharp <see cref="Model.MobileUNet"/> (eager libtorch); the reference the ONNX path is checked against.</summary>
-public sealed class TorchSegmenter : ISegmenter
+internal sealed class TorchSegmenter : ISegmenter
 {
     readonly Model.MobileUNet model;
     readonly bool ownsModel;

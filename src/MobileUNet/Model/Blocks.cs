@@ -12,7 +12,7 @@ static class Norm
 }
 
 /// <summary>Conv block: 3x3 convolution (no bias) -> BN -> ReLU6.</summary>
-public sealed class ConvBlock : NativeModule<Tensor, Tensor>
+internal sealed class ConvBlock : NativeModule<Tensor, Tensor>
 {
     readonly Conv2d conv;
     readonly BatchNorm2d bn;
@@ -70,7 +70,7 @@ public sealed class ConvBlock : NativeModule<Tensor, Tensor>
 }
 
 /// <summary>Depthwise-separable block: 3x3 depthwise (no bias) -> BN -> ReLU6 -> 1x1 pointwise (no bias) -> BN -> ReLU6.</summary>
-public sealed class DepthwiseBlock : NativeModule<Tensor, Tensor>
+internal sealed class DepthwiseBlock : NativeModule<Tensor, Tensor>
 {
     readonly Conv2d depthwise;
     readonly BatchNorm2d bn1;
@@ -113,7 +113,7 @@ public sealed class DepthwiseBlock : NativeModule<Tensor, Tensor>
 /// Decoder upsampling x2: a 2x2 stride-2 transposed convolution with bias (the original), or a resize x2
 /// followed by a 3x3 convolution with bias to the same width (for processors without a fast transposed conv).
 /// </summary>
-public sealed class UpBlock : NativeModule<Tensor, Tensor>
+internal sealed class UpBlock : NativeModule<Tensor, Tensor>
 {
     readonly Upsampling kind;
     readonly ConvTranspose2d? transposed;

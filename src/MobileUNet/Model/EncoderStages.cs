@@ -5,7 +5,7 @@ namespace MobileUNet.Model;
 /// <c>encoder.NAME.*</c>), its output width before alpha, its stride, whether the decoder reads its output as a
 /// skip, and whether it is a depthwise-separable block (every stage but the first, a full 3x3 conv block).
 /// </summary>
-public sealed record EncoderStage(string Name, int Width, int Stride, bool Skip, bool Depthwise = true)
+internal sealed record EncoderStage(string Name, int Width, int Stride, bool Skip, bool Depthwise = true)
 {
     /// <summary>Output channels at a spec: c(width).</summary>
     public int OutChannels(ModelSpec spec) => spec.C(Width);
@@ -22,7 +22,7 @@ public sealed record EncoderStage(string Name, int Width, int Stride, bool Skip,
 /// <c>inverted_residual_setting</c>: the modules, the ONNX exporter, the model summary and the block study all
 /// read this table rather than restating widths, strides and skips.
 /// </summary>
-public static class EncoderStages
+internal static class EncoderStages
 {
     /// <summary>Image channels the first stage reads (RGB).</summary>
     public const int ImageChannels = 3;

@@ -21,7 +21,7 @@ namespace MobileUNet.Model;
 /// A narrower encoder (alpha &lt; 1) takes the first c(n) channels of every layer: a crude start, not the same
 /// function; measure it against a fresh initialisation before relying on it.
 /// </remarks>
-public static class PretrainedEncoder
+internal static class PretrainedEncoder
 {
     const string Prefix = "MobilenetV1/Conv2d_";
 
@@ -117,13 +117,13 @@ public static class PretrainedEncoder
 }
 
 /// <summary>One tensor from a TF.js weights manifest, dequantised to float.</summary>
-public sealed record TfjsTensor(long[] Shape, float[] Values);
+internal sealed record TfjsTensor(long[] Shape, float[] Values);
 
 /// <summary>
 /// Reads a TensorFlow.js weights manifest and its shards. Untrusted input: the manifest and each shard are size
 /// bounded, shard names must be plain file names beside the manifest, shapes are checked against the bytes there.
 /// </summary>
-public static class TfjsWeights
+internal static class TfjsWeights
 {
     const long MaxManifestBytes = 1 << 20;
     const long MaxShardBytes = 256L << 20;

@@ -7,13 +7,13 @@ namespace MobileUNet.Model;
 
 /// <summary>The JSON header of a weights file: which network the tensors belong to, and free-form extras
 /// (normalisation, training state) that later stages record beside the weights.</summary>
-public sealed record WeightsHeader(int FormatVersion, ModelSpec Spec, JsonObject? Extra = null);
+internal sealed record WeightsHeader(int FormatVersion, ModelSpec Spec, JsonObject? Extra = null);
 
 /// <summary>
 /// One file holds a model: a magic tag, a length-prefixed JSON header with the <see cref="ModelSpec"/>, then
 /// TorchSharp's state dict. Written atomically (temp file + rename), so a crash never leaves half a model.
 /// </summary>
-public static class WeightsFile
+internal static class WeightsFile
 {
     static readonly byte[] Magic = "MUNETW01"u8.ToArray();
 

@@ -12,7 +12,7 @@ namespace MobileUNet.Platform;
 /// (<c>.NAME.PID.GUID.tmp*</c>); the first write into a folder removes temps whose writer is gone (a kill -9
 /// mid-write), so they do not pile up.
 /// </summary>
-public static partial class AtomicFile
+internal static partial class AtomicFile
 {
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
     {

@@ -1,7 +1,7 @@
 namespace MobileUNet.Platform;
 
 /// <summary>A whole folder written or nothing: filled under a temp name beside the target, then renamed into place.</summary>
-public static class DatasetFolder
+internal static class DatasetFolder
 {
     /// <summary>
     /// Calls <paramref name="fill"/> with an empty temp folder (<c>.NAME.PID.GUID.tmp</c> beside <paramref name="target"/>),

@@ -4,14 +4,14 @@ using System.Text;
 namespace MobileUNet.Platform;
 
 /// <summary>One symbol version an ELF object needs from a shared library (an entry of <c>.gnu.version_r</c>).</summary>
-public sealed record VersionNeed(string Library, string Version, bool Weak, int Index, long FlagsOffset);
+internal sealed record VersionNeed(string Library, string Version, bool Weak, int Index, long FlagsOffset);
 
 /// <summary>
 /// Reads and edits the symbol-version requirements of a 64-bit little-endian ELF shared object, and the
 /// version definitions a library provides. Only what the libstdc++ compatibility fix needs: no relocation
 /// or layout changes, so an edit flips bits in place and keeps every offset valid.
 /// </summary>
-public static class ElfVersionNeeds
+internal static class ElfVersionNeeds
 {
     const uint ShtGnuVerdef = 0x6ffffffd;
     const uint ShtGnuVerneed = 0x6ffffffe;

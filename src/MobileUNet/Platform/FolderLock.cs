@@ -7,7 +7,7 @@ namespace MobileUNet.Platform;
 /// run into the folder gets a clear error naming the owner; a lock whose PID is no longer running (a kill -9)
 /// is taken over. Dispose removes the lock.
 /// </summary>
-public sealed class FolderLock : IDisposable
+internal sealed class FolderLock : IDisposable
 {
     public const string FileName = ".lock";
 

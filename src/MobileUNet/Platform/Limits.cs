@@ -7,7 +7,7 @@ namespace MobileUNet.Platform;
 /// far below the one that exhausts memory or the cores: an input side of 8192 took 10 GB in 32 s, 999 torch
 /// threads on two cores took 48 s per step. A value outside is refused before any work starts.
 /// </summary>
-public static class Limits
+internal static class Limits
 {
     /// <summary>Largest model input side: 1024 is 4.6x the original's 224 (21x the pixels).</summary>
     public const int MaxInputSize = 1024;

@@ -6,7 +6,7 @@ namespace MobileUNet.Platform;
 /// folder must be writable, so a bad output path fails in the first second rather than after an epoch.
 /// Nothing is created: a refused run leaves no folder behind.
 /// </summary>
-public static class OutputPaths
+internal static class OutputPaths
 {
     /// <summary>Checks an output file against the inputs (files or folders; null entries and names that are not paths are skipped).</summary>
     public static void CheckFile(string output, params string?[] inputs)

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace MobileUNet.Platform;
 
 /// <summary>The JSON form of the records the tools write and read back (bench.json, accuracy.json, recommend).</summary>
-public static class RecordJson
+internal static class RecordJson
 {
     public static readonly JsonSerializerOptions Options = new()
     {

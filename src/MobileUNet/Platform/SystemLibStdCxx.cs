@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace MobileUNet.Platform;
 
 /// <summary>The C++ runtime (libstdc++.so.6) this process resolves, on Linux.</summary>
-public static class SystemLibStdCxx
+internal static class SystemLibStdCxx
 {
     /// <summary>
     /// The file the dynamic loader maps for libstdc++.so.6, read from /proc/self/maps after loading it by

@@ -6,14 +6,14 @@ namespace MobileUNet.Platform;
 /// <summary>What <see cref="TorchCpuBackend.Configure"/> found and chose for libtorch's CPU convolutions.</summary>
 /// <param name="OneDnnMaxError">Largest |float32 - float64| of the probe convolution with oneDNN on.</param>
 /// <param name="OneDnnEnabled">Whether libtorch may use oneDNN (mkldnn) for convolutions after the check.</param>
-public sealed record TorchCpuStatus(double OneDnnMaxError, bool OneDnnEnabled);
+internal sealed record TorchCpuStatus(double OneDnnMaxError, bool OneDnnEnabled);
 
 /// <summary>
 /// Settings of libtorch's CPU context that TorchSharp has no binding for, reached through its exported C++
 /// symbols (at::globalContext(), at::Context setters, c10's log level). Each is best-effort: where a symbol is
 /// missing, nothing changes.
 /// </summary>
-public static partial class TorchCpuBackend
+internal static partial class TorchCpuBackend
 {
     /// <summary>
     /// Sets OMP_WAIT_POLICY=PASSIVE in the native environment unless the user chose a policy; only effective

@@ -2,7 +2,7 @@
 namespace MobileUNet.Platform;
 
 /// <summary>What the libstdc++ check decided for one native library.</summary>
-public sealed record LibStdCxxCompatibility(string NativeLibraryPath, IReadOnlyList<string> MissingVersions, bool NeedsFix);
+internal sealed record LibStdCxxCompatibility(string NativeLibraryPath, IReadOnlyList<string> MissingVersions, bool NeedsFix);
 
 /// <summary>
 /// Makes TorchSharp's native glue (libLibTorchSharp.so) loadable on systems whose libstdc++ is older than the
@@ -14,7 +14,7 @@ public sealed record LibStdCxxCompatibility(string NativeLibraryPath, IReadOnlyL
 /// application's own copy in its output folder (never the NuGet cache or a system library), once, and only
 /// when the resolved libstdc++ lacks a version the glue needs: on newer systems this is a no-op.
 /// </summary>
-public static class TorchNativeLoader
+internal static class TorchNativeLoader
 {
     const string GlueFileName = "libLibTorchSharp.so";
     const string LibStdCxxSoname = "libstdc++.so.6";

@@ -17,7 +17,7 @@ public sealed record EpochMetrics(int Epoch, long Steps, double LearningRate, do
 /// best IoU so far. The data stream and augmentation are pure functions of (seed, sample index), and torch's
 /// generator is only used to initialise the weights, so "RNG state" is the seed plus the sample counter.
 /// </summary>
-public sealed record TrainingState(int Epoch, long GlobalStep, long SamplesSeen, long Seed, string OptimizerFile,
+internal sealed record TrainingState(int Epoch, long GlobalStep, long SamplesSeen, long Seed, string OptimizerFile,
                                    double BestIoU, int BestEpoch, IReadOnlyList<EpochMetrics> History, TrainOptions Options);
 
 /// <summary>
@@ -25,7 +25,7 @@ public sealed record TrainingState(int Epoch, long GlobalStep, long SamplesSeen,
 /// <c>optimizer-epochNNNN.bin</c> (its optimizer state), <c>best.munet</c>. Each file is written atomically and
 /// <c>last.munet</c> last, so after a kill -9 the newest <c>last.munet</c> always names an optimizer file that exists.
 /// </summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     public const string Last = "last.munet", Best = "best.munet";
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = false };

@@ -7,7 +7,7 @@ namespace MobileUNet.Training;
 /// small foreground drown in easy background pixels; the Dice term scores the overlap itself (the original
 /// work found the "Dice" it first minimised had the wrong sign: the loss is 1 - Dice, never Dice).
 /// </summary>
-public static class SegmentationLoss
+internal static class SegmentationLoss
 {
     public sealed record Parts(Tensor Total, Tensor Bce, Tensor Dice);
 
@@ -26,7 +26,7 @@ public static class SegmentationLoss
 }
 
 /// <summary>Learning rate at a global step: linear warm-up, then cosine decay to zero, step decay or constant.</summary>
-public static class LearningRateSchedule
+internal static class LearningRateSchedule
 {
     public static double At(TrainOptions o, long step)
     {

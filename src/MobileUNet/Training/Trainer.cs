@@ -217,7 +217,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
 }
 
 /// <summary>Samples to tensors: images normalised with <see cref="Normalization.ToChw"/>, masks as 0/1 targets (a teacher's soft probability where the mask has one) and a validity plane.</summary>
-public static class Batch
+internal static class Batch
 {
     public static (Tensor Images, Tensor Target, Tensor Valid) ToTensors(IReadOnlyList<SegmentationSample> samples, int size, Normalization normalization)
     {

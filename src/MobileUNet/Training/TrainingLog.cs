@@ -7,7 +7,7 @@ namespace MobileUNet.Training;
 
 /// <summary>The run's metrics as files: <c>metrics.csv</c>, <c>metrics.json</c> and <c>metrics.png</c> (loss and
 /// IoU per epoch), all redrawn from the history records after every epoch.</summary>
-public static class TrainingLog
+internal static class TrainingLog
 {
     public const string Csv = "metrics.csv", JsonFile = "metrics.json", Chart = "metrics.png";
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };

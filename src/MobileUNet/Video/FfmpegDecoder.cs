@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace MobileUNet.Video;
 
 /// <summary>Runs ffmpeg to decode an input's first video stream to raw RGB24 frames on its stdout.</summary>
-public sealed class FfmpegDecoder : IFrameSource, IDisposable
+internal sealed class FfmpegDecoder : IFrameSource, IDisposable
 {
     readonly Process process;
     readonly Stream stdout;

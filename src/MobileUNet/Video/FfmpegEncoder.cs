@@ -11,7 +11,7 @@ public sealed record EncoderOptions(string VideoCodec = "libx264", string Preset
 /// output and <see cref="Complete"/> renames it into place only after ffmpeg exits cleanly, so a failure or a kill
 /// never leaves a half-written file under the output name.
 /// </summary>
-public sealed class FfmpegEncoder : IFrameSink, IDisposable
+internal sealed class FfmpegEncoder : IFrameSink, IDisposable
 {
     readonly Process process;
     readonly Stream stdin;

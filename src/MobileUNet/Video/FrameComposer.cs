@@ -9,7 +9,7 @@ namespace MobileUNet.Video;
 /// draws photos, so a frame and a photo of the same pixels get the same mask and overlay. Owns the scratch it needs
 /// (the blurred background) so composing allocates nothing per frame.
 /// </summary>
-public sealed class FrameComposer
+internal sealed class FrameComposer
 {
     readonly OutputKind kind;
     readonly int width, height;
@@ -85,7 +85,7 @@ public sealed class FrameComposer
 }
 
 /// <summary>Separable box blur by running sums (cost independent of the radius), applied twice: close to a Gaussian.</summary>
-public static class BoxBlur
+internal static class BoxBlur
 {
     public static void Apply(ReadOnlySpan<byte> src, Span<byte> dst, Span<int> scratch, int width, int height, int radius)
     {

@@ -1,7 +1,7 @@
 namespace MobileUNet.Video;
 
 /// <summary>A producer of RGB24 frames (width x height x 3 bytes, row-major), e.g. an ffmpeg decoder.</summary>
-public interface IFrameSource
+internal interface IFrameSource
 {
     int Width { get; }
     int Height { get; }
@@ -11,7 +11,7 @@ public interface IFrameSource
 }
 
 /// <summary>A consumer of RGB24 frames in order, e.g. an ffmpeg encoder.</summary>
-public interface IFrameSink
+internal interface IFrameSink
 {
     void WriteFrame(ReadOnlySpan<byte> rgb, long index);
 }

@@ -48,7 +48,7 @@ public sealed class PipelineStats
     internal void Stop() => wall.Stop();
 }
 
-public sealed record PipelineOptions(int QueueCapacity = 4)
+internal sealed record PipelineOptions(int QueueCapacity = 4)
 {
     /// <summary>Frames alive at once: one held by each stage plus a full queue between each pair.</summary>
     public int PoolSize => Enum.GetValues<Stage>().Length + QueueCapacity * (Enum.GetValues<Stage>().Length - 1);
@@ -60,7 +60,7 @@ public sealed record PipelineOptions(int QueueCapacity = 4)
 /// reordering buffers. Frames come from a fixed <see cref="FramePool"/> and go back after encoding, so nothing is
 /// allocated per frame and memory stays bounded whatever the encoder's speed.
 /// </summary>
-public sealed class FramePipeline
+internal sealed class FramePipeline
 {
     readonly FrameProcessor processor;
     readonly PipelineOptions options;

@@ -8,7 +8,7 @@ namespace MobileUNet.Video;
 /// model's input, and where the model's output becomes the output frame. Post-processing carries state across
 /// frames (smoothing, flicker), so each method must see frames in order; the pipeline guarantees it.
 /// </summary>
-public sealed class FrameProcessor
+internal sealed class FrameProcessor
 {
     readonly ISegmenter segmenter;
     readonly FrameComposer composer;

@@ -5,7 +5,7 @@ namespace MobileUNet.Video;
 /// <c>m</c> (the momentum, <c>--smooth</c>) in [0, 1): 0 is no smoothing, larger values remove more flicker and
 /// lag more behind motion.
 /// </summary>
-public sealed class TemporalSmoother
+internal sealed class TemporalSmoother
 {
     readonly float momentum;
     readonly float[] state;
@@ -40,7 +40,7 @@ public sealed class TemporalSmoother
 /// Flicker: the mean absolute change of the binary mask (probability >= threshold) between consecutive frames,
 /// i.e. the fraction of pixels that flip, averaged over every pair of frames. 0 for a still mask.
 /// </summary>
-public sealed class FlickerMeter
+internal sealed class FlickerMeter
 {
     readonly bool[] previous;
     readonly float threshold;

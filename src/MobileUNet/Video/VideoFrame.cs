@@ -7,7 +7,7 @@ namespace MobileUNet.Video;
 /// (the segmenter normalises it into its own input), and the model's probabilities, raw and smoothed (resampled
 /// to the frame's size a row at a time while composing). Pooled and reused.
 /// </summary>
-public sealed class VideoFrame
+internal sealed class VideoFrame
 {
     public VideoFrame(int width, int height, int inputSize)
     {
@@ -28,7 +28,7 @@ public sealed class VideoFrame
 /// A fixed set of frames, all made up front. Taking a frame waits while every frame is in flight, which is what
 /// stops a fast decoder from running ahead of a slow encoder: memory is bounded by the pool, never by the input.
 /// </summary>
-public sealed class FramePool
+internal sealed class FramePool
 {
     readonly Channel<VideoFrame> free;
 

@@ -147,7 +147,7 @@ public sealed class VideoJob
 }
 
 /// <summary>Decodes one still image to RGB24 at a given size, with ffmpeg (no image library needed).</summary>
-public static class StillImage
+internal static class StillImage
 {
     public static byte[] DecodeRgb(FfmpegTools tools, string path, int width, int height)
     {
