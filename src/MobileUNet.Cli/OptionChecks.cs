@@ -10,4 +10,17 @@ public static class OptionChecks
 
     public static ValidationResult Then(this ValidationResult first, params string?[] errors) =>
         first.Successful ? Result(errors) : first;
+
+    /// <summary>
+    /// The training schedule's flags, checked up front: <see cref="Training.TrainOptions.Validate"/> checks the
+    /// same bounds but names its properties, not these flags.
+    /// </summary>
+    public static string?[] Schedule(int epochs, int steps, int batch, double learningRate, int? threads) =>
+    [
+        Platform.Limits.RangeError("--epochs", epochs, 1, Platform.Limits.MaxEpochs),
+        Platform.Limits.RangeError("--steps", steps, 1, Platform.Limits.MaxSteps),
+        Platform.Limits.RangeError("--batch", batch, 1, Platform.Limits.MaxBatch),
+        Platform.Limits.PositiveError("--lr", learningRate),
+        Platform.Limits.ThreadsError(threads),
+    ];
 }

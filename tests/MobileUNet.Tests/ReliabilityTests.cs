@@ -4,6 +4,7 @@ using MobileUNet.Evaluation;
 using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
+using MobileUNet.Training;
 
 namespace MobileUNet.Tests;
 
@@ -274,6 +275,24 @@ public class ReliabilityTests
     [Fact]
     public void Negative_minutes_are_refused() =>
         AssertOneLineError(Cli.Run("train", "--minutes", "-1"), "--minutes", 2);
+
+    [Theory]
+    [InlineData("train", "--lr", "0")]
+    [InlineData("sweep", "--lr", "-1")]
+    [InlineData("demo", "--epochs", "0")]
+    [InlineData("train", "--step-every", "0")]
+    public void Training_schedule_errors_name_the_flag(string command, string flag, string value) =>
+        AssertOneLineError(Cli.Run(command, flag, value), flag, 2);
+
+    [Fact]
+    public void The_library_names_its_properties_not_the_cli_flags()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainOptions { Spec = new ModelSpec(0.25, 32), LearningRate = 0 }.Validate());
+        Assert.StartsWith("LearningRate must be positive", e.Message);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => new TrainOptions { Spec = new ModelSpec(0.25, 32), Epochs = 0 }.Validate());
+        Assert.StartsWith("Epochs must be 1..", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainOptions { Spec = new ModelSpec(0.25, 32), InitWeights = "a.munet", EncoderWeights = "b.json" }.Validate());
+    }
 
     [Fact]
     public void A_file_where_a_folder_is_expected_and_a_folder_where_a_file_is_expected_are_named()

@@ -62,6 +62,12 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         [CommandOption("--fresh")]
         [Description("Delete an earlier demo run in --out and train from scratch.")]
         public bool Fresh { get; init; }
+
+        public override ValidationResult Validate() => OptionChecks.Result(
+        [
+            .. OptionChecks.Schedule(Epochs, Steps, Batch, LearningRate, Threads),
+            Minutes >= 0 ? null : FormattableString.Invariant($"--minutes must be positive, got {Minutes}."),
+        ]);
     }
 
     /// <summary>What the demo did, written to demo.json.</summary>

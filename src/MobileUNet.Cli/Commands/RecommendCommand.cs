@@ -50,6 +50,8 @@ public sealed class RecommendCommand : Command<RecommendCommand.Settings>
             if (Bench is null) return ValidationResult.Error("--bench FILE is required.");
             if (Accuracy is null) return ValidationResult.Error("--accuracy FILE is required.");
             if (Fps is not null && LatencyMs is not null) return ValidationResult.Error("Give --fps or --latency-ms, not both.");
+            if (Fps is <= 0 || Fps is double.NaN) return ValidationResult.Error("--fps must be positive.");
+            if (LatencyMs is <= 0 || LatencyMs is double.NaN) return ValidationResult.Error("--latency-ms must be positive.");
             return ValidationResult.Success();
         }
     }

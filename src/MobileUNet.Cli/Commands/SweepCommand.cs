@@ -82,7 +82,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
             if (!data.Successful) return data;
             if (Minutes is <= 0) return ValidationResult.Error("--minutes must be positive.");
             if (MinutesPerConfig is <= 0) return ValidationResult.Error("--minutes-per-config must be positive.");
-            return ValidationResult.Success();
+            return OptionChecks.Result(OptionChecks.Schedule(Epochs, Steps, Batch, LearningRate, Threads));
         }
 
         public SweepPlan ToPlan(string dataset)

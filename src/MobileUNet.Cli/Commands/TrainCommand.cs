@@ -94,12 +94,13 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public bool Resume { get; init; }
 
         public override ValidationResult Validate() => base.Validate().Then(
+        [
             ModelSpec.InputSizeError(Size, "--size"),
-            Limits.RangeError("--epochs", Epochs, 1, Limits.MaxEpochs),
-            Limits.RangeError("--steps", Steps, 1, Limits.MaxSteps),
-            Limits.RangeError("--batch", Batch, 1, Limits.MaxBatch),
-            Limits.ThreadsError(Threads),
-            Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null);
+            .. OptionChecks.Schedule(Epochs, Steps, Batch, LearningRate, Threads),
+            Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null,
+            Limits.RangeError("--step-every", StepEvery, 1, Limits.MaxEpochs),
+            TrainOptions.StartingWeightsError(Init, EncoderWeights, "--init", "--encoder-weights"),
+        ]);
 
         public TrainOptions ToOptions() => new()
         {

@@ -34,12 +34,12 @@ public sealed record BatchOptions
 
     public void Validate()
     {
-        if (Batch < 1) throw new ArgumentException("--batch must be at least 1.");
-        if (Workers < 1) throw new ArgumentException("--workers must be at least 1.");
+        if (Batch < 1) throw new ArgumentException($"{nameof(Batch)} must be at least 1.");
+        if (Workers < 1) throw new ArgumentException($"{nameof(Workers)} must be at least 1.");
         if (QueueCapacity < 1) throw new ArgumentException("the queue capacity must be at least 1.");
         if (MemoryBudgetBytes < 1) throw new ArgumentException("the memory budget must be positive.");
-        if (Threshold is < 0 or > 1) throw new ArgumentException("--threshold must be in [0, 1].");
-        if (Kinds == PhotoOutputKind.None) throw new ArgumentException("--output-kind: name at least one kind.");
+        if (Threshold is < 0 or > 1) throw new ArgumentException($"{nameof(Threshold)} must be in [0, 1].");
+        if (Kinds == PhotoOutputKind.None) throw new ArgumentException($"{nameof(Kinds)}: name at least one kind.");
     }
 }
 

@@ -106,8 +106,8 @@ internal sealed record BenchPlan(
     public void Validate()
     {
         if (Specs.Count == 0) throw new ArgumentException("Nothing to bench: the grid is empty.");
-        if (Threads.Count == 0 || Threads.Any(t => t < 1)) throw new ArgumentException("--threads: every thread count must be at least 1.");
-        if (Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {Batch}.");
+        if (Threads.Count == 0 || Threads.Any(t => t < 1)) throw new ArgumentException($"{nameof(Threads)}: name thread counts, each at least 1.");
+        if (Batch < 1) throw new ArgumentException($"{nameof(Batch)} must be at least 1, got {Batch}.");
         if (PrecisionAxis.Count == 0) throw new ArgumentException("Nothing to bench: no precision given.");
         if (Parts && Specs.Any(s => !s.IsMobileUNet))
             throw new ArgumentException("--parts times a MobileUNet's encoder and decoder apart; an imported model is timed whole only.");

@@ -12,11 +12,11 @@ public sealed record LatencyBudget(double MaxLatencyMs, string Description)
 {
     public static LatencyBudget Fps(double fps) => fps > 0
         ? new(1000.0 / fps, string.Create(CultureInfo.InvariantCulture, $"{fps:0.##} FPS ({1000.0 / fps:0.##} ms)"))
-        : throw new ArgumentOutOfRangeException(nameof(fps), "--fps must be positive.");
+        : throw new ArgumentOutOfRangeException(nameof(fps), "the frame rate must be positive.");
 
     public static LatencyBudget Latency(double ms) => ms > 0
         ? new(ms, string.Create(CultureInfo.InvariantCulture, $"{ms:0.##} ms"))
-        : throw new ArgumentOutOfRangeException(nameof(ms), "--latency-ms must be positive.");
+        : throw new ArgumentOutOfRangeException(nameof(ms), "the latency must be positive.");
 }
 
 /// <summary>

@@ -30,6 +30,12 @@ internal static class Limits
             ? string.Create(CultureInfo.InvariantCulture, $"{option} must be {min}..{max}, got {v}.")
             : null;
 
+    /// <summary>The error for a value that must be positive and finite (a learning rate), or null when it is.</summary>
+    public static string? PositiveError(string option, double value) =>
+        value > 0 && double.IsFinite(value)
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{option} must be positive and finite, got {value}.");
+
     /// <summary>The error for --threads, naming this machine's cores.</summary>
     public static string? ThreadsError(int? threads, string option = "--threads") =>
         threads is { } t && (t < 1 || t > MaxThreads)

@@ -15,7 +15,7 @@ public sealed record SweepPlan(IReadOnlyList<ModelSpec> Specs, TrainOptions Temp
 
     public void Validate()
     {
-        if (Specs.Count == 0) throw new ArgumentException("the sweep grid is empty (check --alphas and --sizes).");
+        if (Specs.Count == 0) throw new ArgumentException("the sweep grid is empty: no alphas or no sizes.");
         if (Specs.Distinct().Count() != Specs.Count) throw new ArgumentException("the sweep grid names a config twice.");
         Template.Validate();
     }

@@ -40,15 +40,20 @@ public sealed record TrainOptions
     /// <summary>A TF.js weights manifest of a pretrained MobileNet v1 that starts the encoder (<see cref="Model.PretrainedEncoder"/>).</summary>
     public string? EncoderWeights { get; init; }
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first property out of range.</summary>
     public void Validate() => Limits.Check(
-        Limits.RangeError("--epochs", Epochs, 1, Limits.MaxEpochs),
-        Limits.RangeError("--steps", StepsPerEpoch, 1, Limits.MaxSteps),
-        Limits.RangeError("--batch", BatchSize, 1, Limits.MaxBatch),
-        LearningRate > 0 && double.IsFinite(LearningRate) ? null : FormattableString.Invariant($"--lr must be positive and finite, got {LearningRate}."),
-        Limits.ThreadsError(Threads),
-        TimeBudget is { } budget && budget < TimeSpan.Zero ? FormattableString.Invariant($"--minutes must be positive, got {budget.TotalMinutes}.") : null,
-        Limits.RangeError("--step-every", StepEveryEpochs, 1, Limits.MaxEpochs),
-        InitWeights is not null && EncoderWeights is not null ? "--init and --encoder-weights both choose the starting weights; give one." : null);
+        Limits.RangeError(nameof(Epochs), Epochs, 1, Limits.MaxEpochs),
+        Limits.RangeError(nameof(StepsPerEpoch), StepsPerEpoch, 1, Limits.MaxSteps),
+        Limits.RangeError(nameof(BatchSize), BatchSize, 1, Limits.MaxBatch),
+        Limits.PositiveError(nameof(LearningRate), LearningRate),
+        Limits.ThreadsError(Threads, nameof(Threads)),
+        TimeBudget is { } budget && budget < TimeSpan.Zero ? FormattableString.Invariant($"{nameof(TimeBudget)} must be positive, got {budget}.") : null,
+        Limits.RangeError(nameof(StepEveryEpochs), StepEveryEpochs, 1, Limits.MaxEpochs),
+        StartingWeightsError(InitWeights, EncoderWeights, nameof(InitWeights), nameof(EncoderWeights)));
+
+    /// <summary>The error when both ways of choosing the starting weights are given, or null.</summary>
+    internal static string? StartingWeightsError(string? init, string? encoderWeights, string initName, string encoderWeightsName) =>
+        init is not null && encoderWeights is not null ? $"{initName} and {encoderWeightsName} both choose the starting weights; give one." : null;
 }
 
 /// <summary>Where training samples come from: each is an S x S photo + mask, a pure function of (seed, index).</summary>
