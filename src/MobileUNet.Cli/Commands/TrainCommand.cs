@@ -127,6 +127,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         OutputPaths.CheckFolder(settings.Out, settings.Init, settings.Data, settings.Voc, settings.Mix, settings.EncoderWeights);
         OutputPaths.CheckFile(Path.Combine(settings.Out, Checkpoint.Best), settings.Init);
         OutputPaths.CheckFile(Path.Combine(settings.Out, Checkpoint.Last), settings.Init);
+        if (!settings.Resume && File.Exists(Path.Combine(settings.Out, Checkpoint.Last)))
+            throw new InvalidOperationException($"{Path.Combine(settings.Out, Checkpoint.Last)}: the run folder already holds a checkpoint; pass --resume to continue it or choose another output folder.");
         var options = settings.ToOptions();
         options.Validate();
         var (source, validation) = settings.TrainingData(options.Spec.InputSize);

@@ -25,7 +25,7 @@ public static class Evaluator
     static EvalReport Score(ISegmenter segmenter, ISegmentationDataset dataset, string modelName, float threshold,
                             IProgress<int>? progress, CancellationToken cancel)
     {
-        if (!(threshold is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), $"--threshold must be in (0, 1), got {threshold}.");
+        if (!(threshold is > 0 and < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), $"the threshold must be in (0, 1), got {threshold}.");
         var scores = new List<ImageScore>(dataset.Count);
         var pooled = default(ConfusionMatrix);
         for (int i = 0; i < dataset.Count; i++)

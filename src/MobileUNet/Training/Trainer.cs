@@ -74,7 +74,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             if (options.TimeBudget is not null) options = options with { Epochs = state.Options.Epochs };
         }
         else if (File.Exists(lastPath))
-            throw new InvalidOperationException($"{lastPath}: the run folder already holds a checkpoint; pass --resume to continue it or choose another output folder.");
+            throw new InvalidOperationException($"{lastPath}: the run folder already holds a checkpoint; resume it or choose another output folder.");
 
         // Weight initialisation is the only use of torch's generator; data randomness is (seed, sample index).
         torch.manual_seed(options.Seed);
@@ -169,7 +169,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             var parts = SegmentationLoss.BceDice(logits, target, valid);
             double loss = parts.Total.item<float>();
             if (!double.IsFinite(loss))
-                throw new TrainingDivergedException($"loss became {loss} at epoch {epoch}, step {i + 1} (learning rate {lr:G3}); stopped, the last finished epoch's checkpoint is kept. Try a lower --lr.");
+                throw new TrainingDivergedException($"loss became {loss} at epoch {epoch}, step {i + 1} (learning rate {lr:G3}); stopped, the last finished epoch's checkpoint is kept. Try a lower learning rate.");
             optimizer.zero_grad();
             parts.Total.backward();
             optimizer.step();
