@@ -90,7 +90,17 @@ sealed class Chromium : IDisposable
         JsonNode? last = null;
         while (DateTime.UtcNow < deadline)
         {
-            var result = await Call("Runtime.evaluate", new JsonObject { ["expression"] = $"JSON.stringify({expression} ?? null)", ["returnByValue"] = true });
+            JsonNode result;
+            try
+            {
+                result = await Call("Runtime.evaluate", new JsonObject { ["expression"] = $"JSON.stringify({expression} ?? null)", ["returnByValue"] = true });
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("execution context", StringComparison.OrdinalIgnoreCase))
+            {
+                // The page is still loading (no JavaScript context yet, or it was replaced): not an answer, ask again.
+                await Task.Delay(250);
+                continue;
+            }
             last = JsonNode.Parse(result["result"]!["value"]?.GetValue<string>() ?? "null");
             if (done(last)) return last!;
             await Task.Delay(250);
