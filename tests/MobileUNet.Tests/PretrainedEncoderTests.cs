@@ -93,6 +93,7 @@ public sealed class PretrainedEncoderTests : IDisposable
 
         Assert.Contains("no weight 'MobilenetV1/Conv2d_7_pointwise/weights'",
             Refusal(m => m[0]!["weights"]!.AsArray().First(w => (string)w!["name"]! == "MobilenetV1/Conv2d_7_pointwise/weights")!["name"] = "renamed", "renamed.json"));
+        Assert.Contains("lacks 'shape'", Refusal(m => m[0]!["weights"]!.AsArray()[0]!.AsObject().Remove("shape"), "noshape.json"));
         Assert.Contains("not a plain file name", Refusal(m => m[0]!["paths"] = new JsonArray("../w.bin"), "escape.json"));
         Assert.Contains("past the shards'", Refusal(m => m[0]!["weights"]!.AsArray()[0]!["shape"] = new JsonArray(4096, 4096), "long.json"));
         File.WriteAllText(Path.Combine(dir, "garbage.json"), "{\"not\": \"a list\"}");

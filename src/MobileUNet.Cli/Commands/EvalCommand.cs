@@ -85,7 +85,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     }
 
     public static void WriteJson(string path, object report) =>
-        AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(report, CliJson.Options));
+        AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(report, RecordJson.Options));
 
     public static void Print(EvalReport report)
     {

@@ -1,3 +1,4 @@
+using MobileUNet.Platform;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
@@ -55,14 +56,14 @@ public sealed class InfoCommand : Command<InfoCommand.Settings>
         {
             var specs = GridOptions.Specs(settings.Alphas, settings.Sizes, settings.Upsampling);
             var summaries = specs.Select(ModelSummary.Of).ToList();
-            if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(summaries.Select(GridRow.Of), CliJson.Options));
+            if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(summaries.Select(GridRow.Of), RecordJson.Options));
             else AnsiConsole.Write(GridTable(summaries));
             return 0;
         }
 
         var spec = new ModelSpec(settings.Alpha ?? 1.0, settings.Size ?? 224, settings.Upsampling, settings.AlphaUp);
         var summary = ModelSummary.Of(spec);
-        if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(summary, CliJson.Options));
+        if (settings.Json) Console.WriteLine(JsonSerializer.Serialize(summary, RecordJson.Options));
         else AnsiConsole.Write(LayerTable(summary));
         return 0;
     }

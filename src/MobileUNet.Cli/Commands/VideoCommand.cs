@@ -141,7 +141,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         }
         finally { Console.CancelKeyPress -= onCancel; }
 
-        var json = JsonSerializer.Serialize(report, CliJson.Options);
+        var json = JsonSerializer.Serialize(report, RecordJson.Options);
         if (settings.Summary is not null) AtomicFile.WriteAllBytes(settings.Summary, System.Text.Encoding.UTF8.GetBytes(json + "\n"));
         Console.WriteLine(json);
         // A shorter file is kept (it is valid), but the run did not do what was asked: say so and exit non-zero.

@@ -150,12 +150,12 @@ internal static class TfjsWeights
         {
             foreach (var group in groups)
             {
-                var bytes = ReadShards(dir, group!["paths"]!.AsArray().Select(p => p!.GetValue<string>()), manifestPath);
+                var bytes = ReadShards(dir, Field(group, "paths").AsArray().Select(p => Element(p).GetValue<string>()), manifestPath);
                 long offset = 0;
-                foreach (var w in group["weights"]!.AsArray())
+                foreach (var w in Field(group, "weights").AsArray())
                 {
-                    var name = w!["name"]!.GetValue<string>();
-                    var shape = w["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
+                    var name = Field(w, "name").GetValue<string>();
+                    var shape = Field(w, "shape").AsArray().Select(d => Element(d).GetValue<long>()).ToArray();
                     long count = 1;
                     foreach (var d in shape)
                     {
@@ -163,9 +163,8 @@ internal static class TfjsWeights
                         count *= d;
                         if (count > MaxElements) throw new InvalidDataException($"'{name}' has over {MaxElements} values.");
                     }
-                    var dtype = w["dtype"]!.GetValue<string>();
-                    var q = w["quantization"];
-                    var stored = q?["dtype"]?.GetValue<string>() ?? dtype;
+                    var q = Field(w, "quantization", optional: true);
+                    var stored = (q is null ? Field(w, "dtype") : Field(q, "dtype")).GetValue<string>();
                     int width = stored switch
                     {
                         "uint8" => 1,
@@ -176,12 +175,12 @@ internal static class TfjsWeights
                     if (offset + count * width > bytes.Length)
                         throw new InvalidDataException($"'{name}' ends at byte {offset + count * width}, past the shards' {bytes.Length} bytes.");
                     var span = bytes.AsSpan((int)offset, (int)(count * width));
-                    result[name] = new TfjsTensor(shape, Decode(span, stored, q, name));
+                    result[name] = new TfjsTensor(shape, Decode(span, (int)count, stored, q, name));
                     offset += count * width;
                 }
             }
         }
-        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or JsonException or InvalidDataException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException or InvalidDataException)
         {
             throw new InvalidDataException($"{manifestPath}: {e.Message}");
         }
@@ -205,13 +204,21 @@ internal static class TfjsWeights
         return all.ToArray();
     }
 
-    static float[] Decode(ReadOnlySpan<byte> span, string stored, JsonNode? quantization, string name)
+    // A JSON member the manifest must have (or an array element that must not be null): missing is one clear error.
+    static JsonNode Field(JsonNode? node, string key) =>
+        Field(node, key, optional: false) ?? throw new InvalidDataException($"a weight group or entry lacks '{key}'.");
+
+    static JsonNode? Field(JsonNode? node, string key, bool optional) =>
+        node is JsonObject o ? o[key] : optional ? null : throw new InvalidDataException($"expected an object holding '{key}'.");
+
+    static JsonNode Element(JsonNode? element) => element ?? throw new InvalidDataException("a null where a value was expected.");
+
+    static float[] Decode(ReadOnlySpan<byte> span, int count, string stored, JsonNode? quantization, string name)
     {
-        int count = span.Length / (stored switch { "uint8" => 1, "uint16" => 2, _ => 4 });
         var values = new float[count];
         if (stored is "uint8" or "uint16")
         {
-            double scale = quantization!["scale"]!.GetValue<double>(), min = quantization["min"]!.GetValue<double>();
+            double scale = Field(quantization, "scale").GetValue<double>(), min = Field(quantization, "min").GetValue<double>();
             if (!double.IsFinite(scale) || !double.IsFinite(min)) throw new InvalidDataException($"'{name}' has a non-finite quantisation.");
             for (int i = 0; i < count; i++)
                 values[i] = (float)(min + scale * (stored == "uint8" ? span[i] : BitConverter.ToUInt16(span.Slice(2 * i, 2))));
