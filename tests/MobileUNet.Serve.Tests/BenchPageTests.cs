@@ -64,15 +64,9 @@ public class BenchPageTests(ITestOutputHelper output)
         Report(doc);
 
         var webgpu = state["backends"]!.AsArray().Single(b => b!["name"]!.GetValue<string>() == "webgpu")!;
-        if (!webgpu["available"]!.GetValue<bool>())
-        {
-            // This chromium has no WebGPU even with the flags: the page must have said so, and the record too.
-            output.WriteLine($"WebGPU unavailable, the page says: {webgpu["reason"]}");
-            Assert.False(string.IsNullOrWhiteSpace(webgpu["reason"]?.GetValue<string>()));
-            Assert.Contains("webgpu not run", doc.Settings.CommandLine);
-            Assert.All(doc.Results, r => Assert.Equal("wasm", r.ExecutionProvider));
-            return;
-        }
+        // Debian's chromium gives a SwiftShader WebGPU adapter with these flags: the WebGPU half must run here (the
+        // page's "no adapter" report is covered by the other test, which turns the GPU off).
+        Assert.True(webgpu["available"]!.GetValue<bool>(), $"WebGPU unavailable, the page says: {webgpu["reason"]}");
         output.WriteLine($"WebGPU adapter: {webgpu["adapter"]}, software: {webgpu["software"]}");
         // SwiftShader is what was asked for: the page and the record both say these are not a GPU's timings.
         Assert.True(webgpu["software"]!.GetValue<bool>());
