@@ -8,7 +8,9 @@
 #      tool's own copy of TorchSharp's native glue) and `predict` on a demo photo (ONNX Runtime, SkiaSharp), and
 #      check the mask and overlay PNGs; when the build ships models (models/*.munet), check they are in the package
 #      and that `predict -m NAME` finds them beside the installed assembly;
-#   4. pack the library (MobileUNet.Core), build samples/Segment against that package and run it on a demo photo.
+#   4. pack the libraries (MobileUNet.Core, MobileUNet.Training), build samples/Segment against MobileUNet.Core
+#      alone and run it on a demo photo with an export and with a shipped model by name; check that no TorchSharp
+#      or libtorch file reached it, and that a .munet gets the one-line answer that it needs MobileUNet.Training.
 # Prints the transcript and ends with "pack-install: ok" (exit 0) or "pack-install: FAILED ..." (exit 1).
 # Environment: CONFIGURATION (default Debug, reusing the test build), KEEP=1 keeps the temporary folder.
 set -euo pipefail
@@ -83,8 +85,10 @@ done
 
 # The sample (samples/Segment) against the library's package, restored from the temporary folder into a private
 # package folder (the shared NuGet cache serves every other package in place and is never written).
-echo "\$ dotnet pack src/MobileUNet -c $configuration -o $work/library"
-dotnet pack src/MobileUNet -c "$configuration" --nologo -v quiet -o "$work/library" || fail "dotnet pack src/MobileUNet"
+for project in src/MobileUNet src/MobileUNet.Training; do
+  echo "\$ dotnet pack $project -c $configuration -o $work/library"
+  dotnet pack "$project" -c "$configuration" --nologo -v quiet -o "$work/library" || fail "dotnet pack $project"
+done
 for package in "$work"/library/*.nupkg; do
   size=$(stat -c %s "$package" 2>/dev/null || stat -f %z "$package")
   printf '%12d bytes  %s\n' "$size" "$(basename "$package")"
@@ -99,5 +103,23 @@ dotnet build samples/Segment -c "$configuration" -r "$rid" --no-self-contained -
 echo "\$ Segment untrained.onnx chelsea.png sample-out"
 (cd "$work" && dotnet sample/Segment.dll untrained.onnx "$repo/data/demo/chelsea.png" sample-out) || fail "the sample"
 [ -s "$work/sample-out/chelsea.mask.png" ] && [ -s "$work/sample-out/chelsea.overlay.png" ] || fail "the sample wrote no mask or overlay"
+torch_files=$(cd "$work/sample" && find . \( -iname '*torch*' -o -iname 'libc10*' \) | head -3)
+[ -z "$torch_files" ] || fail "TorchSharp or libtorch reached an application that references MobileUNet.Core only: $torch_files"
+echo "sample output: $(du -sh "$work/sample" | cut -f1), no TorchSharp or libtorch file"
+for onnx in models/*.onnx; do
+  name=$(basename "$onnx" .onnx)
+  [ "${name#*.}" = "$name" ] || continue   # NAME.int8.onnx is a variant, not a name
+  echo "\$ Segment $name astronaut.png sample-$name"
+  (cd "$work" && dotnet sample/Segment.dll "$name" "$repo/data/demo/astronaut.png" "sample-$name") || fail "the sample with the shipped $name"
+  [ -s "$work/sample-$name/astronaut.mask.png" ] || fail "the sample wrote no mask with the shipped $name"
+done
+if [ -f models/person.munet ]; then
+  echo "\$ Segment person.munet chelsea.png sample-munet (weights need MobileUNet.Training: expect a one-line refusal)"
+  if (cd "$work" && dotnet sample/Segment.dll "$repo/models/person.munet" "$repo/data/demo/chelsea.png" sample-munet) 2> "$work/munet.err"; then
+    fail "the sample ran a .munet without TorchSharp"
+  fi
+  cat "$work/munet.err"
+  grep -q 'MobileUNet.Training' "$work/munet.err" || fail "the .munet refusal does not say what to add"
+fi
 
 echo "pack-install: ok"

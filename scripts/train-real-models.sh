@@ -54,9 +54,13 @@ train "$R/hair-pre" --data "$D/lfw-hair" --alpha 0.5 --size 128 --encoder-weight
   --steps 85 --minutes 40 --threads 1 --seed 1
 train "$R/hair-pre2" --data "$D/lfw-hair" --init "$R/hair-pre/best.munet" --lr 0.0015 --steps 85 --minutes 55 --threads 1 --seed 2
 
-# Ship: weights, and an int8 ONNX where it stays within 0.01 IoU of fp32 (checked with eval, model cards).
+# Ship: weights (MobileUNet.Training and the tool run them), their fp32 ONNX export (what MobileUNet.Core runs, without
+# TorchSharp; a test checks it is the export of the weights), and an int8 ONNX where it stays within 0.01 IoU of fp32
+# (checked with eval, model cards).
 # person: the end of the cosine (its validation composites are not the real photos it is for; best.munet is chosen on them).
 cp "$R/person-c4/last.munet" models/person.munet
 cp "$R/hair-pre2/last.munet" models/hair.munet
+mu export models/person.munet -o models/person.onnx
+mu export models/hair.munet -o models/hair.onnx
 mu export models/person.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person.int8.onnx
 mu export models/hair.munet --precision int8 --calibration "$D/lfw-hair/images" --calibration-count 64 -o models/hair.int8.onnx

@@ -1,6 +1,7 @@
 // Segments one photo with a MobileUNet model through the MobileUNet.Core package:
 //   dotnet run --project samples/Segment -- MODEL PHOTO [OUTPUT_DIR]
-// MODEL is an .onnx export (mobileunet export), a .munet checkpoint (mobileunet train) or a shipped model's name.
+// MODEL is an .onnx export (mobileunet export) or a shipped model's name (person, hair). MobileUNet.Core runs ONNX
+// only, without TorchSharp; a .munet checkpoint (mobileunet train) also needs the MobileUNet.Training package.
 // Writes PHOTO.mask.png (0/255, the photo's own size) and PHOTO.overlay.png (the mask tinted over the photo).
 using MobileUNet.Data;
 using MobileUNet.Inference;
@@ -14,8 +15,19 @@ var (model, photoPath) = (args[0], args[1]);
 var outputDir = args.Length > 2 ? args[2] : ".";
 Directory.CreateDirectory(outputDir);
 
-using var segmenter = SegmenterFactory.Open(model, Backend.Onnx);   // ONNX Runtime; a .munet is exported in memory
-var photo = ImageFile.Read(photoPath);                                // EXIF orientation applied, 8-bit RGBA
+ISegmenter segmenter;
+RgbaImage photo;
+try
+{
+    segmenter = SegmenterFactory.Open(model, Backend.Onnx);   // ONNX Runtime
+    photo = ImageFile.Read(photoPath);                        // EXIF orientation applied, 8-bit RGBA, size-limited
+}
+catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+{
+    Console.Error.WriteLine(e.Message);                       // one line naming the file and the problem
+    return 1;
+}
+using var _ = segmenter;
 float[] probabilities = ImageSegmentation.Probabilities(segmenter, photo);
 
 var stem = Path.Combine(outputDir, Path.GetFileNameWithoutExtension(photoPath));

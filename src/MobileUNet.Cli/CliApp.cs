@@ -59,7 +59,7 @@ public static class CliApp
             config.AddCommand<TrainCommand>("train")
                 .WithDescription("Train a MobileUNet (BCE + Dice, Adam/SGD, cosine/step schedule) with resumable checkpoints.")
                 .WithExample("train", "--alpha", "0.5", "--size", "128", "--minutes", "6")
-                .WithExample("train", "--data", "mydata", "--out", "runs/mine", "--resume");
+                .WithExample("train", "--data", "mydata", "--output", "runs/mine", "--resume");
             config.AddCommand<EvalCommand>("eval")
                 .WithDescription("IoU, Dice, precision, recall and pixel accuracy of a model on a dataset (per image, mean, pooled).")
                 .WithExample("eval", "runs/demo/best.munet", "--voc", "data/voc");

@@ -29,9 +29,13 @@ public static class CliErrors
         return message.ReplaceLineEndings(" ");
     }
 
-    /// <summary>For an unknown option, the nearest real one (edit distance at most 2), e.g. " Did you mean --precision?"</summary>
+    /// <summary>
+    /// The command-line remedy the library cannot name (its messages do not know the flags): the pixel limit's option,
+    /// or for an unknown option the nearest real one (edit distance at most 2), e.g. " Did you mean --precision?"
+    /// </summary>
     static string Suggestion(Exception e)
     {
+        if (e is MobileUNet.Data.ImageTooLargeException) return " (--max-pixels raises the limit)";
         if (e is not CommandParseException) return "";
         var match = System.Text.RegularExpressions.Regex.Match(e.Message, "Unknown option '([^']+)'");
         if (!match.Success) return "";

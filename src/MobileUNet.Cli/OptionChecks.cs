@@ -21,6 +21,6 @@ public static class OptionChecks
         Platform.Limits.RangeError("--steps", steps, 1, Platform.Limits.MaxSteps),
         Platform.Limits.RangeError("--batch", batch, 1, Platform.Limits.MaxBatch),
         Platform.Limits.PositiveError("--lr", learningRate),
-        Platform.Limits.ThreadsError(threads),
+        Platform.Limits.ThreadsError(threads, "--threads"),
     ];
 }

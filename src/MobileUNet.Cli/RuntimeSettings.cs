@@ -42,8 +42,8 @@ public class RuntimeSettings : CommandSettings
         OptionChecks.Result(
             backend == Backend.Torch && !executionProvider.Equals(RuntimeOptions.DefaultExecutionProvider, StringComparison.OrdinalIgnoreCase)
                 ? $"--ep {executionProvider}: the torch backend runs on {RuntimeOptions.DefaultExecutionProvider} only." : null,
-            threads == 0 ? null : Limits.ThreadsError(threads),
-            threshold is { } t ? Limits.ThresholdError(t) : null,
+            threads == 0 ? null : Limits.ThreadsError(threads, "--threads"),
+            threshold is { } t ? Limits.ThresholdError(t, "--threshold") : null,
             RuntimeOptions.KnownProviders.Contains(executionProvider, StringComparer.OrdinalIgnoreCase) ? null
                 : $"--ep {executionProvider}: unknown execution provider (one of {string.Join(", ", RuntimeOptions.KnownProviders)}).");
 

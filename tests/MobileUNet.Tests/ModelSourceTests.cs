@@ -42,4 +42,34 @@ public class ModelSourceTests
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
     }
+
+    [Fact]
+    public void The_inference_library_references_neither_TorchSharp_nor_the_training_library()
+    {
+        var references = typeof(ModelSource).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.Contains("Microsoft.ML.OnnxRuntime", references);
+        Assert.DoesNotContain(references, r => r.StartsWith("TorchSharp", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain("MobileUNet.Training", references);
+        // ...while the training library, beside it here, is what opens weights for it.
+        Assert.Contains("TorchSharp", typeof(WeightsFile).Assembly.GetReferencedAssemblies().Select(a => a.Name));
+    }
+
+    [Fact]
+    public void Each_shipped_onnx_is_the_export_of_the_shipped_weights()
+    {
+        // The inference library runs a shipped model from NAME.onnx, the torch side from NAME.munet: they must be one
+        // model, so a retrained .munet without its re-export fails here.
+        var names = ModelSource.ShippedNames;
+        Assert.Contains("person", names);
+        foreach (var name in names)
+        {
+            var shipped = Assert.IsType<ModelSource.Shipped>(ModelSource.Parse(name));
+            Assert.NotNull(shipped.WeightsPath);
+            Assert.NotNull(shipped.OnnxPath);
+            var exported = new ModelSource.File(shipped.WeightsPath).OnnxBytes().Bytes;
+            Assert.True(exported.SequenceEqual(File.ReadAllBytes(shipped.OnnxPath)),
+                $"models/{name}.onnx is not the export of models/{name}.munet: mobileunet export models/{name}.munet -o models/{name}.onnx");
+            Assert.Equal(shipped.ReadSpec(), ModelSource.ReadOnnxMetadata(shipped.OnnxPath).Spec);
+        }
+    }
 }

@@ -332,8 +332,8 @@ public class ReliabilityTests
         var masks = TestData.TempDir();
         File.Copy(Path.Combine(TestData.Root, "demo", "chelsea.png"), Path.Combine(photos, "a_0001.jpg"));
         ImageFile.WritePng(Path.Combine(masks, "a_0001.ppm"), TestData.Blocks(8, 8, (0, 0, 4, 4), (255, 0, 0), (0, 0, 255)));
-        Assert.Contains("--lfw-masks", Assert.Throws<InvalidDataException>(() => new LfwPartsDataset(photos, photos)).Message);
-        Assert.Contains("--lfw-images", Assert.Throws<InvalidDataException>(() => new LfwPartsDataset(masks, masks)).Message);
+        Assert.Contains("LFW mask folder", Assert.Throws<InvalidDataException>(() => new LfwPartsDataset(photos, photos)).Message);
+        Assert.Contains("LFW photo folder", Assert.Throws<InvalidDataException>(() => new LfwPartsDataset(masks, masks)).Message);
     }
 
     // --- item 9: non-finite weights are refused at load time, non-finite outputs on the first run ---

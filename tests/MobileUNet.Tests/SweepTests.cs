@@ -24,7 +24,7 @@ public class SweepTests
             Assert.InRange(x.Iou, 0, 1);
             Assert.NotNull(x.Dice);
             Assert.True(File.Exists(Path.Combine(sweepDir, x.Weights!)), x.Weights);
-            Assert.Equal(x.Spec, WeightsFile.ReadHeader(Path.Combine(sweepDir, x.Weights!)).Spec);
+            Assert.Equal(x.Spec, WeightsFormat.ReadHeader(Path.Combine(sweepDir, x.Weights!)).Spec);
         });
 
         // A second run on the same folder skips the scored configs and leaves their results as they were.

@@ -37,7 +37,7 @@ public class TrainingTests
         foreach (var f in new[] { Checkpoint.Last, Checkpoint.Best, TrainingLog.Csv, TrainingLog.JsonFile, TrainingLog.Chart, "optimizer-epoch0003.bin" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         Assert.Equal(4, File.ReadAllLines(Path.Combine(dir, TrainingLog.Csv)).Length);
-        var header = WeightsFile.ReadHeader(Path.Combine(dir, Checkpoint.Best));
+        var header = WeightsFormat.ReadHeader(Path.Combine(dir, Checkpoint.Best));
         Assert.Equal(Normalization.ImageNet, Checkpoint.NormalizationOf(header));
         Assert.Equal(result.BestEpoch, Checkpoint.ReadState(Path.Combine(dir, Checkpoint.Best)).Epoch);
         Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp"));

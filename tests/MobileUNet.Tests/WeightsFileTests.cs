@@ -16,11 +16,11 @@ public sealed class WeightsFileTests : IDisposable
         var spec = new ModelSpec(0.25, 64, Upsampling.NearestConv, alphaUp: 0.5);
         using var model = new Model.MobileUNet(spec);
         model.eval();
-        var path = Path.Combine(dir, "m" + WeightsFile.Extension);
+        var path = Path.Combine(dir, "m" + WeightsFormat.Extension);
         WeightsFile.Save(model, path);
         Assert.Equal([path], Directory.GetFiles(dir)); // no temp file left behind
 
-        Assert.Equal(spec, WeightsFile.ReadHeader(path).Spec);
+        Assert.Equal(spec, WeightsFormat.ReadHeader(path).Spec);
         var (loaded, header) = WeightsFile.Load(path);
         using (loaded)
         {
@@ -60,13 +60,13 @@ public sealed class WeightsFileTests : IDisposable
 
         var foreign = Path.Combine(dir, "foreign.munet");
         File.WriteAllText(foreign, "hello");
-        e = Assert.Throws<InvalidDataException>(() => WeightsFile.ReadHeader(foreign));
+        e = Assert.Throws<InvalidDataException>(() => WeightsFormat.ReadHeader(foreign));
         Assert.Contains("not a MobileUNet weights file", e.Message);
 
         var empty = Path.Combine(dir, "empty.munet");
         File.WriteAllBytes(empty, []);
-        Assert.Throws<InvalidDataException>(() => WeightsFile.ReadHeader(empty));
+        Assert.Throws<InvalidDataException>(() => WeightsFormat.ReadHeader(empty));
 
-        Assert.Throws<FileNotFoundException>(() => WeightsFile.ReadHeader(Path.Combine(dir, "missing.munet")));
+        Assert.Throws<FileNotFoundException>(() => WeightsFormat.ReadHeader(Path.Combine(dir, "missing.munet")));
     }
 }

@@ -119,7 +119,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 specs = [metadata.Spec];
                 precisions ??= [metadata.Precision];
             }
-            else specs = [WeightsFile.ReadHeader(file).Spec];
+            else specs = [WeightsFormat.ReadHeader(file).Spec];
         }
         else specs = GridOptions.Specs(settings.Alphas, settings.Sizes, GridOptions.Names<Upsampling>("--upsampling", settings.Upsampling));
         var forms = settings.TransposedConv is { } f ? GridOptions.Names<TransposedConvForm>("--transposed-conv", f) : null;
@@ -160,7 +160,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     static IReadOnlyList<int> ParseThreads(string list) =>
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 1
-                ? Platform.Limits.ThreadsError(n) is { } error ? throw new ArgumentException(error) : n
+                ? Platform.Limits.ThreadsError(n, "--threads") is { } error ? throw new ArgumentException(error) : n
                 : throw new ArgumentException($"--threads: '{s}' is not a thread count of at least 1.")).ToList();
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and lag the bar).</summary>

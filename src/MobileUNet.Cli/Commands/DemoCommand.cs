@@ -15,13 +15,13 @@ namespace MobileUNet.Cli.Commands;
 /// <summary>
 /// The README's main job: trains the small default model on the embedded composites within a time box, scores
 /// it on the seeded validation composites and the real VOC person photos, and predicts the demo photos.
-/// Re-running continues (or just re-scores) the run in --out; --fresh starts over.
+/// Re-running continues (or just re-scores) the run in --output; --fresh starts over.
 /// </summary>
 public sealed class DemoCommand : Command<DemoCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("-o|--out <DIR>")]
+        [CommandOption("-o|--output|--out <DIR>")]
         [DefaultValue("runs/demo")]
         public string Out { get; init; } = "runs/demo";
 
@@ -60,7 +60,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         public string EncoderWeights { get; init; } = "mobilenet-v1";
 
         [CommandOption("--fresh")]
-        [Description("Delete an earlier demo run in --out and train from scratch.")]
+        [Description("Delete an earlier demo run in --output and train from scratch.")]
         public bool Fresh { get; init; }
 
         public override ValidationResult Validate() => OptionChecks.Result(

@@ -92,7 +92,7 @@ public sealed class ExportCommand : Command<ExportCommand.Settings>
             return OptionChecks.Result(
                 Limits.RangeError("--calibration-count", CalibrationCount, 1, Limits.MaxCount),
                 ModelSpec.InputSizeError(Size, "--size"),
-                Limits.ThresholdError(Threshold));
+                Limits.ThresholdError(Threshold, "--threshold"));
         }
     }
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using MobileUNet.Benchmarks;
+using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Training;
 using Spectre.Console;
@@ -64,6 +65,10 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         [Description("Time budget per config instead of a total (--minutes is then ignored).")]
         public double? MinutesPerConfig { get; init; }
 
+        [CommandOption("--encoder-weights <NAME|MANIFEST>")]
+        [Description("Every config's encoder starts from these pretrained weights (see train --encoder-weights), e.g. mobilenet-v1; a narrower alpha takes each layer's leading channels.")]
+        public string? EncoderWeights { get; init; }
+
         [CommandOption("--seed <SEED>")]
         [DefaultValue(1L)]
         public long Seed { get; init; } = 1;
@@ -72,7 +77,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         [Description("torch intra-op threads. Default: the number of cores.")]
         public int? Threads { get; init; }
 
-        [CommandOption("-o|--out <DIR>")]
+        [CommandOption("-o|--output|--out <DIR>")]
         [Description("Sweep folder: accuracy.json and one run folder (checkpoints, logs) per config. Default: runs/sweep/<UTC timestamp>. Re-running on the same folder skips the configs already scored.")]
         public string? Out { get; init; }
 
@@ -100,6 +105,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
                 Seed = Seed,
                 Threads = Threads ?? Environment.ProcessorCount,
                 TimeBudget = MinutesPerConfig is { } m ? TimeSpan.FromMinutes(m) : null,
+                EncoderWeights = EncoderWeights is null ? null : ModelSource.PretrainedEncoderPath(EncoderWeights),
             };
             return new SweepPlan(specs, template, dataset, MinutesPerConfig is null && Minutes is { } total ? TimeSpan.FromMinutes(total) : null);
         }

@@ -19,7 +19,7 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         [Description("Background photos (default: the embedded ones).")]
         public string? Backgrounds { get; init; }
 
-        [CommandOption("-o|--out <DIR>")]
+        [CommandOption("-o|--output|--out <DIR>")]
         [Description("Output dataset folder (gets images/ and masks/).")]
         public string Out { get; init; } = "";
 
@@ -40,11 +40,11 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
         public long Seed { get; init; } = 1;
 
         [CommandOption("--overwrite")]
-        [Description("Replace a non-empty --out folder (otherwise refused, so two datasets never mix).")]
+        [Description("Replace a non-empty --output folder (otherwise refused, so two datasets never mix).")]
         public bool Overwrite { get; init; }
 
         public override ValidationResult Validate() =>
-            string.IsNullOrEmpty(Out) ? ValidationResult.Error("--out is required.")
+            string.IsNullOrEmpty(Out) ? ValidationResult.Error("--output is required.")
             : OptionChecks.Result(
                 Limits.RangeError("--count", Count, 1, Limits.MaxCount),
                 Limits.RangeError("--size", Size, 8, Limits.MaxInputSize));

@@ -76,7 +76,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Time budget: no new epoch starts that would end past it.")]
         public double? Minutes { get; init; }
 
-        [CommandOption("-o|--out <DIR>")]
+        [CommandOption("-o|--output|--out <DIR>")]
         [Description("Run folder for checkpoints, logs and the chart.")]
         [DefaultValue("runs/train")]
         public string Out { get; init; } = "runs/train";
@@ -90,7 +90,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? EncoderWeights { get; init; }
 
         [CommandOption("--resume")]
-        [Description("Continue the run in --out from its last finished epoch.")]
+        [Description("Continue the run in --output from its last finished epoch.")]
         public bool Resume { get; init; }
 
         public override ValidationResult Validate() => base.Validate().Then(

@@ -22,7 +22,7 @@ public readonly record struct Shard(int Index, int Count)
             && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n)
             && n >= 1 && k < n)
             return new Shard(k, n);
-        throw new ArgumentException($"--shard '{text}': expected K/N with 0 <= K < N (0-based, e.g. 0/4 .. 3/4).");
+        throw new ArgumentException($"shard '{text}': expected K/N with 0 <= K < N (0-based, e.g. 0/4 .. 3/4).");
     }
 
     /// <summary>Photo <paramref name="position"/> of the sorted whole list belongs to this shard.</summary>
@@ -87,7 +87,7 @@ internal static class PhotoList
         var namePattern = rest[(rest.LastIndexOfAny(['/', '\\']) + 1)..].Replace("**", "*", StringComparison.Ordinal);
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{input}: no folder {root} to match in.");
         var dirPattern = recursive ? null : rest.Contains('/') || rest.Contains('\\') ? rest : null;
-        if (dirPattern is not null) throw new ArgumentException($"{input}: wildcards in folder names are not supported; use '**' or --list.");
+        if (dirPattern is not null) throw new ArgumentException($"{input}: wildcards in folder names are not supported; use '**' or a list file.");
         var files = InFolder(root, namePattern, recursive, input).ToList();
         return files.Count > 0 ? files : throw new FileNotFoundException($"{input}: no images match.", input);
     }

@@ -35,10 +35,10 @@ internal static class PhotoOutputs
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!Enum.TryParse<PhotoOutputKind>(part, ignoreCase: true, out var kind) || kind == PhotoOutputKind.None || !Enum.IsDefined(kind) || char.IsDigit(part[0]))
-                throw new ArgumentException($"--output-kind '{part}': expected mask, cutout, matte, overlay or json (comma separated).");
+                throw new ArgumentException($"output kind '{part}': expected mask, cutout, matte, overlay or json (comma separated).");
             kinds |= kind;
         }
-        return kinds != PhotoOutputKind.None ? kinds : throw new ArgumentException("--output-kind: name at least one of mask, cutout, matte, overlay, json.");
+        return kinds != PhotoOutputKind.None ? kinds : throw new ArgumentException("output kinds: name at least one of mask, cutout, matte, overlay, json.");
     }
 
     public static string Name(PhotoOutputKind kind) => kind.ToString().ToLowerInvariant();

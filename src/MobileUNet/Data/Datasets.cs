@@ -162,7 +162,7 @@ public sealed class VocDataset : ISegmentationDataset
             pairs.Add((imageMap.TryGetValue(stem, out var img) ? img : throw new InvalidDataException($"{mask}: no image '{stem}.jpg' in {images}."), mask));
         if (pairs.Count == 0) throw new InvalidDataException($"{maskDir}: no VOC masks.");
         classes = [.. foregroundClasses ?? [Person]];
-        if (classes.Count == 0) throw new ArgumentException("--voc-classes: no class ids; name at least one foreground class (person is 15).");
+        if (classes.Count == 0) throw new ArgumentException("VOC classes: no class ids; name at least one foreground class (person is 15).");
         Description = $"VOC {root} ({pairs.Count} images, classes {string.Join(",", classes)})";
     }
 
@@ -249,9 +249,9 @@ public sealed class LfwPartsDataset : ISegmentationDataset
         var masks = DatasetFiles.ImagesByStem(masksDir);
         // LFW ships photos as JPEG and part labels as PPM: swapped or wrong folders would otherwise train photos as masks.
         if (masks.Values.FirstOrDefault(m => !m.EndsWith(".ppm", StringComparison.OrdinalIgnoreCase)) is { } notMask)
-            throw new InvalidDataException($"{masksDir}: --lfw-masks holds {Path.GetFileName(notMask)}, not a .ppm part mask; is this the photo folder?");
+            throw new InvalidDataException($"{masksDir}: the LFW mask folder holds {Path.GetFileName(notMask)}, not a .ppm part mask; is this the photo folder?");
         if (images.Values.FirstOrDefault(i => i.EndsWith(".ppm", StringComparison.OrdinalIgnoreCase)) is { } notPhoto)
-            throw new InvalidDataException($"{imagesRoot}: --lfw-images holds {Path.GetFileName(notPhoto)}, a .ppm part mask, not a photo; is this the mask folder?");
+            throw new InvalidDataException($"{imagesRoot}: the LFW photo folder holds {Path.GetFileName(notPhoto)}, a .ppm part mask, not a photo; is this the mask folder?");
         pairs = [];
         foreach (var (stem, mask) in masks.OrderBy(p => p.Key, StringComparer.Ordinal))
             pairs.Add((images.TryGetValue(stem, out var img) ? img : throw new InvalidDataException($"{mask}: no photo '{stem}.*' under {imagesRoot}."), mask));

@@ -221,7 +221,7 @@ public sealed record ImageLimits(long MaxPixels = ImageLimits.DefaultMaxPixels, 
         long pixels = (long)width * height;
         if (width <= 0 || height <= 0) throw new InvalidDataException($"{name}: image header gives an empty size ({width}x{height}).");
         if (pixels > Math.Min(MaxPixels, HardMaxPixels))
-            throw new ImageTooLargeException($"{name}: image is {width}x{height} ({pixels / 1e6:0.#} MP), over the {MaxPixels / 1e6:0.#} MP pixel limit (raise it with --max-pixels).");
+            throw new ImageTooLargeException($"{name}: image is {width}x{height} ({pixels / 1e6:0.#} MP), over the {MaxPixels / 1e6:0.#} MP pixel limit (a larger limit must be asked for).");
     }
 }
 

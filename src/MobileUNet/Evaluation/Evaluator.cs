@@ -40,7 +40,7 @@ public static class Evaluator
         }
         // Ground truth without a single foreground pixel scores any empty prediction as perfect: refuse it.
         if (pooled.TruePositive + pooled.FalseNegative == 0)
-            throw new InvalidDataException($"{dataset.Description}: no foreground pixels in the ground truth of any of {scores.Count} images; check the mask values (0/255, or --class-value / --voc-classes).");
+            throw new InvalidDataException($"{dataset.Description}: no foreground pixels in the ground truth of any of {scores.Count} images; check the mask values (0/255, or the foreground class value / VOC class ids given).");
         int empty = scores.Count(s => s.Confusion.TruePositive + s.Confusion.FalseNegative + s.Confusion.FalsePositive == 0);
         return new EvalReport(modelName, dataset.Description, threshold, scores.Count,
             SegmentationMetrics.Mean([.. scores.Select(s => s.Metrics)]), pooled.Metrics(), scores, empty);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -5,6 +6,14 @@ using MobileUNet.Model;
 using MobileUNet.Data;
 
 namespace MobileUNet.Export;
+
+/// <summary>Which part of the network a file holds: the speed study times the encoder and decoder apart.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<OnnxPart>))]
+public enum OnnxPart { Full, Encoder, Decoder }
+
+/// <summary>Numeric format of weights and compute.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<OnnxPrecision>))]
+public enum OnnxPrecision { Fp32, Fp16, Int8 }
 
 /// <summary>
 /// What an exported file says about itself in its metadata properties, so a consumer needs nothing else:

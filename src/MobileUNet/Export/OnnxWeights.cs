@@ -21,9 +21,9 @@ internal static class OnnxWeights
         {
             bool finite = t.DataType switch
             {
-                (int)OnnxElementType.Float when t.RawData.Length > 0 => AllFinite(MemoryMarshal.Cast<byte, float>(t.RawData.Span)),
-                (int)OnnxElementType.Float => t.FloatData.All(float.IsFinite),
-                (int)OnnxElementType.Float16 when t.RawData.Length > 0 => AllFinite(MemoryMarshal.Cast<byte, Half>(t.RawData.Span)),
+                (int)TensorProto.Types.DataType.Float when t.RawData.Length > 0 => AllFinite(MemoryMarshal.Cast<byte, float>(t.RawData.Span)),
+                (int)TensorProto.Types.DataType.Float => t.FloatData.All(float.IsFinite),
+                (int)TensorProto.Types.DataType.Float16 when t.RawData.Length > 0 => AllFinite(MemoryMarshal.Cast<byte, Half>(t.RawData.Span)),
                 _ => true,
             };
             if (!finite)

@@ -1,9 +1,7 @@
 using Google.Protobuf;
 using MobileUNet.Export;
 using MobileUNet.Model;
-using MobileUNet.Platform;
 using Onnx;
-using MobileUNet.Data;
 
 namespace MobileUNet.Inference;
 
@@ -13,8 +11,9 @@ public enum ModelFileKind { Weights, Onnx }
 /// <summary>
 /// Where a model comes from: a file (.munet weights or an .onnx export), a model shipped with the library by name
 /// (<c>person</c>, <c>hair</c>), or an untrained spec plus seed (speed work needs no training). The one place that
-/// sniffs a file's kind, reads its spec, makes the native libraries loadable, seeds the RNG, and yields a torch
-/// module or ONNX bytes.
+/// sniffs a file's kind, reads its spec, and opens a segmenter or yields ONNX bytes. What needs TorchSharp (.munet
+/// weights on the torch backend, exporting weights or an untrained spec to ONNX) is done by MobileUNet.Training
+/// (<see cref="IWeightsRuntime"/>) when that assembly is present; this library alone runs ONNX files.
 /// </summary>
 public abstract record ModelSource
 {
@@ -26,8 +25,11 @@ public abstract record ModelSource
         public override string Label => System.IO.Path.GetFileName(Path);
     }
 
-    /// <summary>A model shipped in the <c>models/</c> folder beside the assembly.</summary>
-    public sealed record Shipped(string Name, string WeightsPath, string? OnnxPath) : ModelSource
+    /// <summary>
+    /// A model shipped in the <c>models/</c> folder beside the assembly: its ONNX export (which MobileUNet.Core
+    /// carries) and its .munet weights (which MobileUNet.Training carries), whichever are present.
+    /// </summary>
+    public sealed record Shipped(string Name, string? WeightsPath, string? OnnxPath) : ModelSource
     {
         public override string Label => Name;
     }
@@ -44,10 +46,17 @@ public abstract record ModelSource
     /// <summary>The folder shipped models are found in: beside the assembly, wherever the program was started from.</summary>
     public static string ShippedFolder => System.IO.Path.Combine(AppContext.BaseDirectory, "models");
 
-    /// <summary>The names of the models shipped with this build (a <c>NAME.munet</c> in <see cref="ShippedFolder"/>).</summary>
+    /// <summary>
+    /// The names of the models shipped with this build: a <c>NAME.onnx</c> or <c>NAME.munet</c> in
+    /// <see cref="ShippedFolder"/> (<c>NAME.int8.onnx</c> is a variant of NAME, not a name of its own).
+    /// </summary>
     public static IReadOnlyList<string> ShippedNames =>
         Directory.Exists(ShippedFolder)
-            ? [.. Directory.EnumerateFiles(ShippedFolder, "*" + WeightsFile.Extension).Select(f => System.IO.Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)]
+            ? [.. Directory.EnumerateFiles(ShippedFolder)
+                .Where(f => f.EndsWith(WeightsFormat.Extension, StringComparison.Ordinal) || f.EndsWith(".onnx", StringComparison.Ordinal))
+                .Select(System.IO.Path.GetFileNameWithoutExtension)
+                .Where(n => n!.IndexOf('.') < 0)
+                .Select(n => n!).Distinct().Order(StringComparer.Ordinal)]
             : [];
 
     /// <summary>
@@ -60,16 +69,17 @@ public abstract record ModelSource
         if (System.IO.File.Exists(nameOrPath)) return new File(nameOrPath);
         bool looksLikeName = nameOrPath.Length > 0 && nameOrPath.IndexOfAny(['/', '\\', '.']) < 0;
         if (!looksLikeName) throw new FileNotFoundException($"{nameOrPath}: no such model file.", nameOrPath);
-        var weights = System.IO.Path.Combine(ShippedFolder, nameOrPath + WeightsFile.Extension);
-        if (!System.IO.File.Exists(weights))
+        var weights = System.IO.Path.Combine(ShippedFolder, nameOrPath + WeightsFormat.Extension);
+        var onnx = System.IO.Path.Combine(ShippedFolder, nameOrPath + ".onnx");
+        bool hasWeights = System.IO.File.Exists(weights), hasOnnx = System.IO.File.Exists(onnx);
+        if (!hasWeights && !hasOnnx)
         {
             var names = ShippedNames;
             throw new FileNotFoundException(names.Count > 0
                 ? $"{nameOrPath}: no such model file or shipped model (shipped: {string.Join(", ", names)})."
                 : $"{nameOrPath}: no such model file, and this build ships no models ({ShippedFolder} is empty or missing).", nameOrPath);
         }
-        var onnx = System.IO.Path.Combine(ShippedFolder, nameOrPath + ".onnx");
-        return new Shipped(nameOrPath, weights, System.IO.File.Exists(onnx) ? onnx : null);
+        return new Shipped(nameOrPath, hasWeights ? weights : null, hasOnnx ? onnx : null);
     }
 
     /// <summary>
@@ -96,7 +106,7 @@ public abstract record ModelSource
         {
             int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
             if (read == 0) throw new InvalidDataException($"{path}: empty file (0 bytes), not a model.");
-            if (read == head.Length && WeightsFile.HasMagic(head)) return ModelFileKind.Weights;
+            if (read == head.Length && WeightsFormat.HasMagic(head)) return ModelFileKind.Weights;
             // A TFLite flatbuffer carries its identifier after the root offset: say how to use it instead of failing as ONNX.
             if (read == head.Length && head[4..].SequenceEqual("TFL3"u8))
                 throw new InvalidDataException($"{path}: a TFLite model; import it first: mobileunet import {path} -o MODEL.onnx");
@@ -108,50 +118,29 @@ public abstract record ModelSource
     string PathFor(Backend backend) => this switch
     {
         File f => f.Path,
-        Shipped s => backend == Backend.Onnx && s.OnnxPath is not null ? s.OnnxPath : s.WeightsPath,
+        Shipped { OnnxPath: { } onnx } when backend == Backend.Onnx => onnx,
+        Shipped { WeightsPath: { } weights } => weights,
+        Shipped s => throw new FileNotFoundException(
+            $"{s.Name}: this build ships the model as ONNX only; its {WeightsFormat.Extension} weights (torch backend, fine-tuning) travel with MobileUNet.Training."),
         _ => throw new InvalidOperationException($"{Label} has no file."),
     };
 
-    /// <summary>The .munet behind this source (training starts from weights, not from an export).</summary>
+    /// <summary>The .munet behind this source: what the torch backend runs and training starts from.</summary>
     public string TrainableWeights()
     {
         var path = PathFor(Backend.Torch);
         return Sniff(path) == ModelFileKind.Weights ? path
-            : throw new ArgumentException($"{path}: fine-tuning needs a {WeightsFile.Extension} weights file, not an ONNX export.");
+            : throw new ArgumentException($"{path}: the torch backend and training need a {WeightsFormat.Extension} weights file, not an ONNX export.");
     }
 
     /// <summary>The spec from the weights header or the ONNX metadata, without loading the network.</summary>
     public ModelSpec ReadSpec() => this switch
     {
         Untrained u => u.Spec,
-        Shipped s => WeightsFile.ReadHeader(s.WeightsPath).Spec,
-        File f => Sniff(f.Path) == ModelFileKind.Weights ? WeightsFile.ReadHeader(f.Path).Spec : ReadOnnxMetadata(f.Path).Spec,
-        _ => throw new InvalidOperationException(),
+        _ => PathFor(Backend.Onnx) is var path && Sniff(path) == ModelFileKind.Weights
+            ? WeightsFormat.ReadHeader(path).Spec
+            : ReadOnnxMetadata(path).Spec,
     };
-
-    /// <summary>A torch module with its training normalisation (weights files and untrained specs only).</summary>
-    public (Model.MobileUNet Model, Normalization Normalization) LoadTorch()
-    {
-        TorchNativeLoader.EnsureLoadable();
-        switch (this)
-        {
-            case Untrained u:
-                // Seed after EnsureLoadable: its probe convolution draws from torch's generator too.
-                TorchSharp.torch.manual_seed(u.Seed);
-                return (new Model.MobileUNet(u.Spec), Normalization.ImageNet);
-            default:
-                var path = PathFor(Backend.Torch);
-                if (Sniff(path) != ModelFileKind.Weights)
-                    throw new ArgumentException($"{path}: the torch backend and training need a {WeightsFile.Extension} weights file, not an ONNX export.");
-                var (model, header) = WeightsFile.Load(path);
-                try { return (model, SegmenterFactory.NormalizationOf(header.Extra)); }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
-                {
-                    model.Dispose();
-                    throw new InvalidDataException($"{path}: unreadable normalization in the header ({e.Message}).");
-                }
-        }
-    }
 
     /// <summary>ONNX bytes to run: the file as it is, or a .munet / untrained model exported in memory.</summary>
     public (byte[] Bytes, string Source) OnnxBytes()
@@ -161,9 +150,7 @@ public abstract record ModelSource
             var path = PathFor(Backend.Onnx);
             if (Sniff(path) == ModelFileKind.Onnx) return (System.IO.File.ReadAllBytes(path), path);
         }
-        var (model, normalization) = LoadTorch();
-        using (model)
-            return (OnnxExporter.ToBytes(model, new OnnxExportOptions { Normalization = normalization }), this is Untrained ? Label : PathFor(Backend.Torch));
+        return RequireWeightsRuntime().ExportOnnx(this);
     }
 
     /// <summary>Opens a segmenter on <paramref name="backend"/> with the default runtime settings.</summary>
@@ -172,15 +159,21 @@ public abstract record ModelSource
     /// <summary>Opens a segmenter on the backend, execution provider and threads of <paramref name="runtime"/>.</summary>
     public ISegmenter Open(RuntimeOptions runtime)
     {
-        if (runtime.Backend == Backend.Torch)
-        {
-            var (model, normalization) = LoadTorch();
-            runtime.ApplyTorchThreads();
-            return new TorchSegmenter(model, normalization, ownsModel: true);
-        }
+        if (runtime.Backend == Backend.Torch) return RequireWeightsRuntime().Open(this, runtime);
         var (bytes, source) = OnnxBytes();
         return OnnxSegmenter.FromBytes(bytes, source, runtime);
     }
+
+    // MobileUNet.Training's implementation, found by name so that this library does not reference it (nor TorchSharp):
+    // an application that references MobileUNet.Training has it beside this assembly.
+    static readonly Lazy<IWeightsRuntime?> weightsRuntime = new(() =>
+        Type.GetType("MobileUNet.Inference.TorchModels, MobileUNet.Training") is { } type
+            ? (IWeightsRuntime?)Activator.CreateInstance(type)
+            : null);
+
+    IWeightsRuntime RequireWeightsRuntime() => weightsRuntime.Value ?? throw new NotSupportedException(
+        $"{Label}: {(this is Untrained ? "an untrained model" : $"{WeightsFormat.Extension} weights")} need TorchSharp, which this application does not reference: " +
+        $"add the MobileUNet.Training package, or run an ONNX export of the model (mobileunet export).");
 
     /// <summary>The metadata of an ONNX file this project wrote (export or import); fails naming the file otherwise.</summary>
     public static OnnxMetadata ReadOnnxMetadata(string path)
@@ -190,4 +183,17 @@ public abstract record ModelSource
         catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"{path}: neither a MobileUNet weights file nor an ONNX model ({e.Message})."); }
         return OnnxMetadata.FromProperties(proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value), path);
     }
+}
+
+/// <summary>
+/// What opening a model needs from TorchSharp: MobileUNet.Training implements it (<c>TorchModels</c>), and
+/// <see cref="ModelSource"/> uses it for .munet weights on the torch backend and for in-memory ONNX exports.
+/// </summary>
+internal interface IWeightsRuntime
+{
+    /// <summary>A torch segmenter over the source's weights (or untrained spec), on the runtime's threads.</summary>
+    ISegmenter Open(ModelSource source, RuntimeOptions runtime);
+
+    /// <summary>The source exported to ONNX in memory, and the file (or label) it came from.</summary>
+    (byte[] Bytes, string Source) ExportOnnx(ModelSource source);
 }

@@ -58,10 +58,10 @@ public sealed record RuntimeOptions
     public static string? ExecutionProviderError(string executionProvider)
     {
         if (!Providers.Any(p => p.Name.Equals(executionProvider, StringComparison.OrdinalIgnoreCase)))
-            return $"--ep {executionProvider}: unknown execution provider (one of {string.Join(", ", Providers.Select(p => p.Name))}).";
+            return $"{executionProvider}: unknown execution provider (one of {string.Join(", ", Providers.Select(p => p.Name))}).";
         var available = AvailableProviders();
         if (!available.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
-            return $"--ep {executionProvider}: this ONNX Runtime build has no {executionProvider} execution provider (available: {string.Join(", ", available)}).";
+            return $"{executionProvider}: this ONNX Runtime build has no {executionProvider} execution provider (available: {string.Join(", ", available)}).";
         return null;
     }
 
@@ -98,7 +98,7 @@ public sealed record RuntimeOptions
         catch (OnnxRuntimeException e)
         {
             options.Dispose();
-            throw new ArgumentException($"--ep {ExecutionProvider}: ONNX Runtime could not start it ({e.Message.ReplaceLineEndings(" ").Trim()}).");
+            throw new ArgumentException($"execution provider {ExecutionProvider}: ONNX Runtime could not start it ({e.Message.ReplaceLineEndings(" ").Trim()}).");
         }
         catch
         {
@@ -107,7 +107,4 @@ public sealed record RuntimeOptions
         }
         return options;
     }
-
-    /// <summary>Hands <see cref="Threads"/> to torch (0 keeps libtorch's default).</summary>
-    public void ApplyTorchThreads() => TorchNativeLoader.SetThreads(Threads);
 }

@@ -23,7 +23,7 @@ internal static class DatasetFolder
             if (Directory.Exists(target))
             {
                 if (!overwrite && Directory.EnumerateFileSystemEntries(target).Any())
-                    throw new IOException($"{target}: the folder is not empty; pass --overwrite to replace it.");
+                    throw new IOException($"{target}: the folder is not empty, and replacing it was not asked for (the overwrite option).");
                 // Old aside, new in, old deleted: the target name always holds one complete dataset.
                 var old = Path.Combine(parent, AtomicFile.TempName(name + ".old"));
                 Directory.Move(target, old);

@@ -36,14 +36,14 @@ internal static class Limits
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{option} must be positive and finite, got {value}.");
 
-    /// <summary>The error for --threads, naming this machine's cores.</summary>
-    public static string? ThreadsError(int? threads, string option = "--threads") =>
+    /// <summary>The error for a thread count, naming this machine's cores; <paramref name="option"/> is what the caller calls the setting.</summary>
+    public static string? ThreadsError(int? threads, string option) =>
         threads is { } t && (t < 1 || t > MaxThreads)
             ? string.Create(CultureInfo.InvariantCulture, $"{option} must be 1..{MaxThreads} ({Environment.ProcessorCount} cores here), got {t}.")
             : null;
 
-    /// <summary>The error for a probability threshold: in (0, 1), never NaN.</summary>
-    public static string? ThresholdError(double threshold, string option = "--threshold") =>
+    /// <summary>The error for a probability threshold: in (0, 1), never NaN; <paramref name="option"/> names the setting.</summary>
+    public static string? ThresholdError(double threshold, string option) =>
         threshold > 0 && threshold < 1
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{option} must be in (0, 1), got {threshold}.");

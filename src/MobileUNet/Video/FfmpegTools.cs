@@ -10,7 +10,7 @@ namespace MobileUNet.Video;
 public sealed record FfmpegTools(string Ffmpeg, string Ffprobe)
 {
     public const string InstallHint =
-        "install ffmpeg (Debian/Ubuntu: `sudo apt-get install -y ffmpeg`; macOS: `brew install ffmpeg`; Windows: `winget install ffmpeg`) or pass --ffmpeg PATH";
+        "install ffmpeg (Debian/Ubuntu: `sudo apt-get install -y ffmpeg`; macOS: `brew install ffmpeg`; Windows: `winget install ffmpeg`) or name the ffmpeg program to use";
 
     public static FfmpegTools Default { get; } = new("ffmpeg", "ffprobe");
 

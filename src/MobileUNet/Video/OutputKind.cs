@@ -38,6 +38,6 @@ public sealed record BackgroundSpec(BackgroundKind Kind, int BlurRadius = 12, by
                 if (!File.Exists(arg)) throw new FileNotFoundException($"background image {arg}: no such file", arg);
                 return new BackgroundSpec(BackgroundKind.Image, ImagePath: arg);
         }
-        throw new ArgumentException($"--background '{text}': expected blur[:RADIUS], color:#RRGGBB or image:PATH");
+        throw new ArgumentException($"background '{text}': expected blur[:RADIUS], color:#RRGGBB or image:PATH");
     }
 }

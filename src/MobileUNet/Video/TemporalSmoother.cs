@@ -14,7 +14,7 @@ internal sealed class TemporalSmoother
     public TemporalSmoother(int length, double momentum)
     {
         if (momentum is < 0 or >= 1 || double.IsNaN(momentum))
-            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "--smooth must be in [0, 1)");
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "smoothing momentum must be in [0, 1)");
         this.momentum = (float)momentum;
         state = new float[length];
     }

@@ -66,8 +66,8 @@ public sealed class VideoJob
     {
         this.options = options;
         tools = options.Tools ?? FfmpegTools.Default;
-        if (options.QueueCapacity < 1) throw new ArgumentException("--queue must be at least 1");
-        if (options.Smoothing is < 0 or >= 1) throw new ArgumentException("--smooth must be in [0, 1)");
+        if (options.QueueCapacity < 1) throw new ArgumentException("the queue capacity must be at least 1");
+        if (options.Smoothing is < 0 or >= 1) throw new ArgumentException("smoothing momentum must be in [0, 1)");
         Input = VideoInput.Parse(options.Input, options.SequenceFps);
         Probe = VideoProbe.Run(tools, Input);
     }

@@ -58,18 +58,18 @@ internal static class BenchBackends
                 var serving = Entries.Where(e => executionProvider is null || e.Value.Providers.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
                     .Select(e => e.Key).ToList();
                 return serving.Count > 0 ? serving : throw new ArgumentException(
-                    $"--ep {executionProvider}: no backend in this build runs on it ({Describe()}).");
+                    $"execution provider {executionProvider}: no backend in this build runs on it ({Describe()}).");
             }
             var names = selection.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (names.Length == 0) throw new ArgumentException("--backend: name a backend, or all.");
+            if (names.Length == 0) throw new ArgumentException("backends: name a backend, or all.");
             foreach (var name in names)
             {
                 if (!Entries.TryGetValue(name, out var entry))
                 {
-                    throw new ArgumentException($"--backend {name}: unknown backend ({Describe()}, or all).");
+                    throw new ArgumentException($"backend {name}: unknown backend ({Describe()}, or all).");
                 }
                 if (executionProvider is not null && !entry.Providers.Contains(executionProvider, StringComparer.OrdinalIgnoreCase))
-                    throw new ArgumentException($"--ep {executionProvider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
+                    throw new ArgumentException($"execution provider {executionProvider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
             }
             return names;
         }
@@ -92,10 +92,10 @@ internal static class BenchBackends
     {
         Entry? entry;
         lock (Entries)
-            if (!Entries.TryGetValue(name, out entry)) throw new ArgumentException($"--backend {name}: unknown backend ({Describe()}).");
+            if (!Entries.TryGetValue(name, out entry)) throw new ArgumentException($"backend {name}: unknown backend ({Describe()}).");
         string provider = executionProvider ?? entry.Providers[0];
         if (!entry.Providers.Contains(provider, StringComparer.OrdinalIgnoreCase))
-            throw new ArgumentException($"--ep {provider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
+            throw new ArgumentException($"execution provider {provider}: the {name} backend runs on {string.Join(", ", entry.Providers)} only in this build.");
         return entry.Create(provider, optimizedGraphs);
     }
 

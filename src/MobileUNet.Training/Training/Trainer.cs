@@ -211,7 +211,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         model.train();
         // No foreground anywhere would score every empty prediction as IoU 1: a broken dataset, not a perfect model.
         if (pooled.TruePositive + pooled.FalseNegative == 0)
-            throw new InvalidDataException($"{validation.Description}: the validation masks have no foreground pixels in any of {validation.Count} images; check the mask values (0/255, or --class-value).");
+            throw new InvalidDataException($"{validation.Description}: the validation masks have no foreground pixels in any of {validation.Count} images; check the mask values (0/255, or the foreground class value given).");
         return (lossSum / Math.Max(1, batches), pooled.Metrics());
     }
 }

@@ -3,14 +3,6 @@ using MobileUNet.Data;
 
 namespace MobileUNet.Export;
 
-/// <summary>Which part of the network a file holds: the speed study times the encoder and decoder apart.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<OnnxPart>))]
-public enum OnnxPart { Full, Encoder, Decoder }
-
-/// <summary>Numeric format of weights and compute.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<OnnxPrecision>))]
-public enum OnnxPrecision { Fp32, Fp16, Int8 }
-
 /// <summary>How the graph spells the decoder's 2x2 stride-2 transposed convolution (same numbers either way).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<TransposedConvForm>))]
 public enum TransposedConvForm

@@ -110,7 +110,7 @@ internal sealed record BenchPlan(
         if (Batch < 1) throw new ArgumentException($"{nameof(Batch)} must be at least 1, got {Batch}.");
         if (PrecisionAxis.Count == 0) throw new ArgumentException("Nothing to bench: no precision given.");
         if (Parts && Specs.Any(s => !s.IsMobileUNet))
-            throw new ArgumentException("--parts times a MobileUNet's encoder and decoder apart; an imported model is timed whole only.");
+            throw new ArgumentException("timing parts times a MobileUNet's encoder and decoder apart; an imported model is timed whole only.");
         if (OnnxFile)
         {
             var own = Inference.ModelSource.ReadOnnxMetadata(ModelFile!).Precision;

@@ -42,12 +42,12 @@ public static class OnnxExporter
         if (options.Precision == OnnxPrecision.Int8)
         {
             if (options.Part != OnnxPart.Full)
-                throw new ArgumentException("int8 export quantises the full model only (calibration runs from the image); use --part full.");
+                throw new ArgumentException("int8 export quantises the full model only (calibration runs from the image); export the full model.");
             var fp32 = Build(model, options with { Precision = OnnxPrecision.Fp32, Float16Io = false, TransposedConvForm = options.EffectiveTransposedConvForm });
             return Int8Quantizer.Quantize(fp32, options.Calibration ?? Int8Calibration.Default(model.Spec.InputSize), model.Spec);
         }
         if (options.Float16Io && options.Precision != OnnxPrecision.Fp16)
-            throw new ArgumentException("float16 inputs and outputs need --precision fp16.");
+            throw new ArgumentException("float16 inputs and outputs need fp16 precision.");
 
         var graph = new GraphProto { Name = $"mobileunet-{model.Spec.Label}-{options.Part.ToString().ToLowerInvariant()}" };
         var compute = options.Precision == OnnxPrecision.Fp16 ? OnnxElementType.Float16 : OnnxElementType.Float;

@@ -54,7 +54,7 @@ internal static class Checkpoint
 
     public static TrainingState ReadState(string weightsPath)
     {
-        var header = WeightsFile.ReadHeader(weightsPath);
+        var header = WeightsFormat.ReadHeader(weightsPath);
         var node = header.Extra?["training"] ?? throw new InvalidDataException($"{weightsPath}: no training state (not a training checkpoint).");
         return node.Deserialize<TrainingState>(Json) ?? throw new InvalidDataException($"{weightsPath}: empty training state.");
     }
