@@ -37,9 +37,7 @@ internal static class ModelSourceTorch
         TorchNativeLoader.EnsureLoadable();
         if (source is ModelSource.Untrained u)
         {
-            // Seed after EnsureLoadable: its probe convolution draws from torch's generator too.
-            TorchSharp.torch.manual_seed(u.Seed);
-            return (new Model.MobileUNet(u.Spec), Normalization.ImageNet);
+            return (new Model.MobileUNet(u.Spec, u.Seed), Normalization.ImageNet);
         }
         var path = source.TrainableWeights();
         var (model, header) = WeightsFile.Load(path);

@@ -21,6 +21,9 @@ public sealed class MobileUNet : NativeModule<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>A model whose initial weights depend on <paramref name="seed"/> alone (<see cref="SeededInit"/>).</summary>
+    public MobileUNet(ModelSpec spec, long seed) : this(spec) => SeededInit.Apply(this, seed);
+
     public ModelSpec Spec { get; }
 
     // Checked before the native module exists: another architecture (an imported ONNX model) has no torch build.

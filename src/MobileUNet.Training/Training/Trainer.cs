@@ -76,9 +76,9 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         else if (File.Exists(lastPath))
             throw new InvalidOperationException($"{lastPath}: the run folder already holds a checkpoint; resume it or choose another output folder.");
 
-        // Weight initialisation is the only use of torch's generator; data randomness is (seed, sample index).
-        torch.manual_seed(options.Seed);
-        using var model = new Model.MobileUNet(options.Spec);
+        // Initial weights come from the seed alone, never from torch's process-wide generator (SeededInit); data
+        // randomness is (seed, sample index).
+        using var model = new Model.MobileUNet(options.Spec, options.Seed);
         using var optimizer = CreateOptimizer(model);
         if (state is null && options.InitWeights is { } init) WeightsFile.LoadInto(model, init, anyInputSize: true);
         if (state is null && options.EncoderWeights is { } encoderWeights) PretrainedEncoder.LoadInto(model, encoderWeights, normalization);
