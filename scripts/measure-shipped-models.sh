@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The model cards' accuracy tables: exports each shipped model's int8 ONNX (as scripts/train-real-models.sh does)
-# and evaluates fp32 and int8 on real photos the models never trained on.
+# The model cards' accuracy tables: exports each shipped model's fp32 and int8 ONNX (as scripts/train-real-models.sh
+# does) and evaluates fp32 and int8 on real photos the models never trained on.
 #
 #   scripts/measure-shipped-models.sh [person|hair|all] [DATASETS_DIR] [RUNS_DIR]
 #
@@ -15,6 +15,7 @@ dotnet build src/MobileUNet.Cli -c Release -v quiet -nologo >/dev/null
 mu() { dotnet src/MobileUNet.Cli/bin/Release/net10.0/MobileUNet.Cli.dll "$@"; }
 scores() { grep -E "mean|pooled|empty" || true; }
 if [ "$which" = person ] || [ "$which" = all ]; then
+  mu export models/person.munet -o models/person.onnx
   mu export models/person.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person.int8.onnx
   for m in models/person.munet models/person.int8.onnx; do
     n=$(basename $m)
@@ -24,6 +25,7 @@ if [ "$which" = person ] || [ "$which" = all ]; then
   done
 fi
 if [ "$which" = hair ] || [ "$which" = all ]; then
+  mu export models/hair.munet -o models/hair.onnx
   mu export models/hair.munet --precision int8 --calibration "$D/lfw-hair/images" --calibration-count 64 -o models/hair.int8.onnx
   for m in models/hair.munet models/hair.int8.onnx; do
     n=$(basename $m)
