@@ -172,7 +172,7 @@ public abstract record ModelSource
             : null);
 
     IWeightsRuntime RequireWeightsRuntime() => weightsRuntime.Value ?? throw new NotSupportedException(
-        $"{Label}: {(this is Untrained ? "an untrained model" : $"{WeightsFormat.Extension} weights")} need TorchSharp, which this application does not reference: " +
+        $"{Label}: {(this is Untrained ? "an untrained model needs" : $"{WeightsFormat.Extension} weights need")} TorchSharp, which this application does not reference: " +
         $"add the MobileUNet.Training package, or run an ONNX export of the model (mobileunet export).");
 
     /// <summary>The metadata of an ONNX file this project wrote (export or import); fails naming the file otherwise.</summary>
