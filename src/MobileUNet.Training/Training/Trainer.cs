@@ -102,11 +102,6 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
 
         for (int epoch = firstEpoch; epoch <= options.Epochs; epoch++)
         {
-            if (options.TimeBudget is { } budget && epoch > firstEpoch && clock.Elapsed.TotalSeconds + lastEpochSeconds > budget.TotalSeconds)
-            {
-                stopped = StopReason.TimeBudget;
-                break;
-            }
             if (iterationClock.IsRunning) recentEpochSeconds.Add(iterationClock.Elapsed.TotalSeconds); // the previous epoch, checkpoint included
             iterationClock.Restart();
             var epochClock = Stopwatch.StartNew();
@@ -130,11 +125,19 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
                                 : recentEpochSeconds.Count == 1 ? Math.Max(lastEpochSeconds, recentEpochSeconds[0] * 0.5) : lastEpochSeconds;
                 options = options with { Epochs = epoch + Math.Max(0, (int)Math.Floor((fit.TotalSeconds - clock.Elapsed.TotalSeconds) / perEpoch)) };
             }
+            // The one time-budget check, after each epoch (so a process always trains at least one). The fitted plan
+            // is an estimate; when the next epoch no longer fits, a fresh run ends its plan here so the checkpoint
+            // records what was run (a later --resume then reports it complete instead of adding an epoch the budget
+            // refused). A resumed run keeps its recorded plan, so the next resume finishes it.
+            bool outOfTime = options.TimeBudget is { } left && epoch < options.Epochs
+                             && clock.Elapsed.TotalSeconds + lastEpochSeconds > left.TotalSeconds;
+            if (outOfTime && state is null) options = options with { Epochs = epoch };
             var newState = new TrainingState(epoch, step, step * options.BatchSize, options.Seed, $"optimizer-epoch{epoch:D4}.bin",
                                              bestIoU, bestEpoch, history, options);
             Checkpoint.Save(runDir, model, optimizer, normalization, newState, isBest);
             TrainingLog.Write(runDir, history);
             lastEpoch = epoch;
+            if (outOfTime) { stopped = StopReason.TimeBudget; break; }
         }
         return new TrainResult(runDir, lastPath, Path.Combine(runDir, Checkpoint.Best), firstEpoch, lastEpoch, bestIoU, bestEpoch, stopped, history);
     }
