@@ -5,6 +5,7 @@
 #   scripts/measure-shipped-models.sh [person|hair|all] [DATASETS_DIR] [RUNS_DIR]
 #
 # RUNS_DIR is train-real-models.sh's (its teacher-labelled photos calibrate person's int8). Reports go to RUNS_DIR/measured/.
+# THREADS=N limits eval to N threads (to measure beside a running training without slowing it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -13,15 +14,16 @@ R=${3:-runs/real}
 O=$R/measured; mkdir -p "$O"
 dotnet build src/MobileUNet.Cli -c Release -v quiet -nologo >/dev/null
 mu() { dotnet src/MobileUNet.Cli/bin/Release/net10.0/MobileUNet.Cli.dll "$@"; }
+T=(); [ -n "${THREADS:-}" ] && T=(--threads "$THREADS")
 scores() { grep -E "mean|pooled|empty" || true; }
 if [ "$which" = person ] || [ "$which" = all ]; then
   mu export models/person.munet -o models/person.onnx
   mu export models/person.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person.int8.onnx
   for m in models/person.munet models/person.int8.onnx; do
     n=$(basename $m)
-    echo "== $n people-val"; mu eval -m $m --data "$D/people-val" --json "$O/people-val-$n.json" | scores
-    echo "== $n VOC (embedded)"; mu eval -m $m --voc data/voc | scores
-    echo "== $n real composites (seeded validation, 200)"; mu eval -m $m --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" | scores
+    echo "== $n people-val"; mu eval "${T[@]}" -m $m --data "$D/people-val" --json "$O/people-val-$n.json" | scores
+    echo "== $n VOC (embedded)"; mu eval "${T[@]}" -m $m --voc data/voc | scores
+    echo "== $n real composites (seeded validation, 200)"; mu eval "${T[@]}" -m $m --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" | scores
   done
 fi
 if [ "$which" = hair ] || [ "$which" = all ]; then
@@ -29,6 +31,6 @@ if [ "$which" = hair ] || [ "$which" = all ]; then
   mu export models/hair.munet --precision int8 --calibration "$D/lfw-hair/images" --calibration-count 64 -o models/hair.int8.onnx
   for m in models/hair.munet models/hair.int8.onnx; do
     n=$(basename $m)
-    echo "== $n lfw-hair held-out split"; mu eval -m $m --data "$D/lfw-hair" --split Validation --json "$O/hair-val-$n.json" | scores
+    echo "== $n lfw-hair held-out split"; mu eval "${T[@]}" -m $m --data "$D/lfw-hair" --split Validation --json "$O/hair-val-$n.json" | scores
   done
 fi

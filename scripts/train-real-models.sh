@@ -47,19 +47,25 @@ train "$R/person-c3" --cutouts "$D/people/cutouts" --backgrounds "$D/people/back
 train "$R/person-c4" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
   --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c3/last.munet" \
   --lr 0.0004 --steps 60 --minutes 45 --threads 1 --seed 5
+# person, phase 5: one more cosine of the same mix at the same low rate, from phase 4's last checkpoint.
+train "$R/person-c5" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c4/last.munet" \
+  --lr 0.0004 --steps 60 --minutes 95 --threads 1 --seed 6
 
 # hair: LFW hair masks, split by person (9:1), from the pretrained MobileNet v1 encoder (its leading channels at
-# alpha 0.5), then a second cosine cycle from the best checkpoint.
+# alpha 0.5), then two more cosine cycles.
 train "$R/hair-pre" --data "$D/lfw-hair" --alpha 0.5 --size 128 --encoder-weights mobilenet-v1 \
   --steps 85 --minutes 40 --threads 1 --seed 1
 train "$R/hair-pre2" --data "$D/lfw-hair" --init "$R/hair-pre/best.munet" --lr 0.0015 --steps 85 --minutes 55 --threads 1 --seed 2
+# hair, phase 3: a third cycle from phase 2's last checkpoint at a lower peak rate.
+train "$R/hair-c3" --data "$D/lfw-hair" --init "$R/hair-pre2/last.munet" --lr 0.001 --steps 85 --minutes 50 --threads 1 --seed 3
 
 # Ship: weights (MobileUNet.Training and the tool run them), their fp32 ONNX export (what MobileUNet.Core runs, without
 # TorchSharp; a test checks it is the export of the weights), and an int8 ONNX where it stays within 0.01 IoU of fp32
 # (checked with eval, model cards).
 # person: the end of the cosine (its validation composites are not the real photos it is for; best.munet is chosen on them).
-cp "$R/person-c4/last.munet" models/person.munet
-cp "$R/hair-pre2/last.munet" models/hair.munet
+cp "$R/person-c5/last.munet" models/person.munet
+cp "$R/hair-c3/last.munet" models/hair.munet
 mu export models/person.munet -o models/person.onnx
 mu export models/hair.munet -o models/hair.onnx
 mu export models/person.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person.int8.onnx
