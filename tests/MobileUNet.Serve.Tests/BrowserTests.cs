@@ -35,7 +35,7 @@ public class BrowserTests(ITestOutputHelper output)
         JsonNode state = await browser.WaitForAsync("window.mobileunet", s => s?["error"] is not null || s?["known"] is not null && s["frames"]!.GetValue<int>() >= 40, TimeSpan.FromSeconds(150));
         Assert.Null(state["error"]);
         double fps = state["fps"]!.GetValue<double>();
-        output.WriteLine($"browser: {fps:0.0} FPS, model {state["inferenceMs"]!.GetValue<double>():0.0} ms, wasm threads {state["threads"]}, frames {state["frames"]}");
+        output.WriteLine($"browser: {fps:0.0} FPS, model {state["inferenceMs"]!.GetValue<double>():0.0} ms, whole frame {state["frameMs"]!.GetValue<double>():0.0} ms {state["stageMs"]!.ToJsonString()}, wasm threads {state["threads"]}, frames {state["frames"]}");
         if (Environment.GetEnvironmentVariable("MOBILEUNET_SCREENSHOT") is { Length: > 0 } shot)
             await File.WriteAllBytesAsync(shot, await browser.ScreenshotAsync());
 
