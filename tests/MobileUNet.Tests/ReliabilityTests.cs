@@ -216,6 +216,8 @@ public class ReliabilityTests
         AssertOneLineError(r, "no foreground pixels", 1);
         Assert.DoesNotContain("IoU 1.0000", r.Stdout);
         Assert.False(File.Exists(Path.Combine(run, Training.Checkpoint.Best)));
+        Assert.False(File.Exists(Path.Combine(run, Training.Checkpoint.Last)), "the check runs before the first epoch");
+        Assert.DoesNotContain("epoch 1", r.Stdout + r.Stderr);
     }
 
     [Fact]

@@ -62,6 +62,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         // libtorch 2.10's oneDNN convolutions are wrong on this machine kind (forward values off, NaN input
         // gradients at b18 in backward); EnsureLoadable's probe detects that and switches libtorch to its native
         // kernels (TorchCpuBackend), which train cleanly.
+        EnsureValidationHasForeground();
         Directory.CreateDirectory(runDir);
         var lastPath = Path.Combine(runDir, Checkpoint.Last);
         TrainingState? state = null;
@@ -212,10 +213,19 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
                 pooled += ConfusionMatrix.Of(probabilities.AsSpan(k * s * s, s * s), samples[k].Mask.Labels);
         }
         model.train();
-        // No foreground anywhere would score every empty prediction as IoU 1: a broken dataset, not a perfect model.
-        if (pooled.TruePositive + pooled.FalseNegative == 0)
-            throw new InvalidDataException($"{validation.Description}: the validation masks have no foreground pixels in any of {validation.Count} images; check the mask values (0/255, or the foreground class value given).");
         return (lossSum / Math.Max(1, batches), pooled.Metrics());
+    }
+
+    /// <summary>
+    /// No foreground anywhere in the validation masks would score every empty prediction as IoU 1: a broken dataset,
+    /// not a perfect model. Checked before the first epoch (stopping at the first foreground pixel, so a good set
+    /// costs one sample), so such a run fails at once and leaves no run folder behind.
+    /// </summary>
+    void EnsureValidationHasForeground()
+    {
+        for (int i = 0; i < validation.Count; i++)
+            if (Array.IndexOf(validation.Load(i).Mask.Labels, Mask.Foreground) >= 0) return;
+        throw new InvalidDataException($"{validation.Description}: the validation masks have no foreground pixels in any of {validation.Count} images; check the mask values (0/255, or the foreground class value given).");
     }
 }
 
