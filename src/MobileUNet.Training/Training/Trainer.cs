@@ -57,11 +57,11 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
 
     TrainResult RunLocked(string runDir, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel)
     {
-        TorchNativeLoader.EnsureLoadable();
-        TorchNativeLoader.SetThreads(options.Threads);
         // libtorch 2.10's oneDNN convolutions are wrong on this machine kind (forward values off, NaN input
         // gradients at b18 in backward); EnsureLoadable's probe detects that and switches libtorch to its native
         // kernels (TorchCpuBackend), which train cleanly.
+        TorchNativeLoader.EnsureLoadable();
+        TorchNativeLoader.SetThreads(options.Threads);
         EnsureValidationHasForeground();
         Directory.CreateDirectory(runDir);
         var lastPath = Path.Combine(runDir, Checkpoint.Last);
