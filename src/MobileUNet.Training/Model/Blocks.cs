@@ -9,6 +9,13 @@ static class Norm
 {
     public const double Epsilon = 1e-3;
     public static BatchNorm2d Of(long channels) => nn.BatchNorm2d(channels, eps: Epsilon);
+
+    /// <summary><paramref name="bn"/>.forward(<paramref name="x"/>) as TorchSharp computes it (momentum set, running statistics tracked), counting batches with a held scalar (TorchSharp's add_(1) is an implicit one: <see cref="HeldScalars"/>).</summary>
+    public static Tensor Forward(BatchNorm2d bn, Tensor x)
+    {
+        if (bn.training) bn.num_batches_tracked?.add_(HeldScalars.One, alpha: HeldScalars.One);
+        return nn.functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.training, bn.momentum ?? 0.1, bn.eps);
+    }
 }
 
 /// <summary>Conv block: 3x3 convolution (no bias) -> BN -> ReLU6.</summary>
@@ -33,7 +40,7 @@ internal sealed class ConvBlock : NativeModule<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var c = UseNineTaps(x) ? NineTapConvolution(x) : conv.forward(x);
-        using var b = bn.forward(c);
+        using var b = Norm.Forward(bn, c);
         return relu.forward(b);
     }
 
@@ -57,7 +64,7 @@ internal sealed class ConvBlock : NativeModule<Tensor, Tensor>
             for (int dx = 0; dx < 3; dx++)
             {
                 var tap = nn.functional.conv2d(padded.narrow(2, dy, h).narrow(3, dx, w), weight.narrow(2, dy, 1).narrow(3, dx, 1));
-                sum = sum is null ? tap : sum.add(tap);
+                sum = sum is null ? tap : sum.add(tap, HeldScalars.One);
             }
         return sum!.MoveToOuterDisposeScope();
     }
@@ -95,10 +102,10 @@ internal sealed class DepthwiseBlock : NativeModule<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var d = depthwise.forward(x);
-        using var b1 = bn1.forward(d);
+        using var b1 = Norm.Forward(bn1, d);
         using var r1 = relu1.forward(b1);
         using var p = pointwise.forward(r1);
-        using var b2 = bn2.forward(p);
+        using var b2 = Norm.Forward(bn2, p);
         return relu2.forward(b2);
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileUNet.Training;
@@ -16,12 +17,15 @@ internal static class SegmentationLoss
     /// <param name="valid">[N,1,S,S] 1 where the pixel counts, 0 where ignored</param>
     public static Parts BceDice(Tensor logits, Tensor target, Tensor valid, double smooth = 1.0)
     {
-        var count = valid.sum().clamp_min(1.0);
+        // Every scalar operand held, alpha included (HeldScalars: an implicit one can be freed mid-call).
+        Scalar one = Model.HeldScalars.One, two = Model.HeldScalars.Two;
+        using Scalar smoothing = smooth;
+        var count = valid.sum().clamp_min(one);
         var bce = nn.functional.binary_cross_entropy_with_logits(logits, target, weight: valid, reduction: nn.Reduction.Sum) / count;
         var p = logits.sigmoid() * valid;
         var t = target * valid;
-        var dice = (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth);
-        return new Parts(bce + (1 - dice), bce, dice);
+        var dice = (p * t).sum().mul(two).add(smoothing, one) / p.sum().add(t.sum(), one).add(smoothing, one);
+        return new Parts(bce.add(dice.neg().add(one, one), one), bce, dice);
     }
 }
 

@@ -146,7 +146,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
     TorchSharp.Modules.OptimizerHelper CreateOptimizer(Model.MobileUNet model) => options.Optimizer switch
     {
         OptimizerKind.Sgd => optim.SGD(model.parameters(), options.LearningRate, momentum: options.Momentum, weight_decay: options.WeightDecay),
-        _ => optim.Adam(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay),
+        _ => new HeldScalarAdam(model.parameters(), options.LearningRate, options.WeightDecay),
     };
 
     (double Loss, double Bce, double Dice, double ImagesPerSecond, double LearningRate) TrainEpoch(
