@@ -4,15 +4,15 @@
 #:property JsonSerializerIsReflectionEnabledByDefault=true
 // The inference stage alone, batched against one at a time: the model call that `serve` micro-batches, timed
 // with nothing else running in the process (same session options as serve: ORT threads, spinning off).
-//   dotnet run scripts/serve-batch-gain.cs -- [threads=2] [batch=8] [rounds=5]
+//   dotnet run scripts/serve-batch-gain.cs -- [threads=2] [batch=8] [rounds=5] [model=models/person.onnx]
+// The model is an ONNX file (the shipped person model's export by default, what `serve` runs): this script references
+// the inference library only, which runs exports, not untrained weights.
 using System.Diagnostics;
-using MobileUNet.Inference;
-using MobileUNet.Model;
 using Microsoft.ML.OnnxRuntime;
 
 int threads = args.Length > 0 ? int.Parse(args[0]) : 2, batch = args.Length > 1 ? int.Parse(args[1]) : 8, rounds = args.Length > 2 ? int.Parse(args[2]) : 5;
-var spec = new ModelSpec(0.5, 128);
-var onnx = new ModelSource.Untrained(spec).OnnxBytes().Bytes;
+var modelPath = args.Length > 3 ? args[3] : "models/person.onnx";
+var onnx = File.ReadAllBytes(modelPath);
 using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
 options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
 using var session = new InferenceSession(onnx, options);
@@ -40,6 +40,6 @@ for (int r = 0; r < rounds; r++) // interleaved, so drift in the machine's load 
     many.Add(ImagesPerSecond(batch, 16 * batch));
 }
 double m1 = one.Order().ElementAt(rounds / 2), mb = many.Order().ElementAt(rounds / 2);
-Console.WriteLine($"a0.5/128, ORT threads {threads}, spinning off, median of {rounds} interleaved rounds:");
+Console.WriteLine($"{modelPath} (a0.5/128), ORT threads {threads}, spinning off, median of {rounds} interleaved rounds:");
 Console.WriteLine($"  batch 1: {m1:0} images/s ({1000 / m1:0.00} ms/image)");
 Console.WriteLine($"  batch {batch}: {mb:0} images/s ({1000 / mb:0.00} ms/image)  gain {mb / m1:0.00}x");

@@ -115,6 +115,10 @@ public sealed class PretrainedEncoderTests : IDisposable
 
         var e = Assert.Throws<FileNotFoundException>(() => Inference.ModelSource.PretrainedEncoderPath("mobilenet-v9"));
         Assert.Contains("shipped: mobilenet-v1", e.Message);
+        // train, sweep and demo read --encoder-weights alike: absent or "none" means from scratch.
+        Assert.Null(Inference.ModelSource.PretrainedEncoderPathOrNone(null));
+        Assert.Null(Inference.ModelSource.PretrainedEncoderPathOrNone("None"));
+        Assert.Equal(manifest, Inference.ModelSource.PretrainedEncoderPathOrNone("mobilenet-v1"));
     }
 
     // An alpha-1 model with random BN scales, shifts and statistics, so that folding them is visible.

@@ -92,7 +92,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             Threads = settings.Threads ?? Environment.ProcessorCount,
             TimeBudget = TimeSpan.FromMinutes(settings.Minutes),
             Seed = 1,
-            EncoderWeights = settings.EncoderWeights == "none" ? null : ModelSource.PretrainedEncoderPath(settings.EncoderWeights),
+            EncoderWeights = ModelSource.PretrainedEncoderPathOrNone(settings.EncoderWeights),
         };
         options.Validate();
         Platform.OutputPaths.CheckFolder(settings.Out);

@@ -65,8 +65,8 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
         [Description("Time budget per config instead of a total (--minutes is then ignored).")]
         public double? MinutesPerConfig { get; init; }
 
-        [CommandOption("--encoder-weights <NAME|MANIFEST>")]
-        [Description("Every config's encoder starts from these pretrained weights (see train --encoder-weights), e.g. mobilenet-v1; a narrower alpha takes each layer's leading channels.")]
+        [CommandOption("--encoder-weights <NAME|MANIFEST|NONE>")]
+        [Description("Every config's encoder starts from these pretrained weights (see train --encoder-weights), e.g. mobilenet-v1; a narrower alpha takes each layer's leading channels. Default none: from scratch.")]
         public string? EncoderWeights { get; init; }
 
         [CommandOption("--seed <SEED>")]
@@ -105,7 +105,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
                 Seed = Seed,
                 Threads = Threads ?? Environment.ProcessorCount,
                 TimeBudget = MinutesPerConfig is { } m ? TimeSpan.FromMinutes(m) : null,
-                EncoderWeights = EncoderWeights is null ? null : ModelSource.PretrainedEncoderPath(EncoderWeights),
+                EncoderWeights = ModelSource.PretrainedEncoderPathOrNone(EncoderWeights),
             };
             return new SweepPlan(specs, template, dataset, MinutesPerConfig is null && Minutes is { } total ? TimeSpan.FromMinutes(total) : null);
         }

@@ -85,8 +85,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Fine-tune: start from a shipped model (person, hair) or a saved .munet of the same alpha and upsampling (any size).")]
         public string? Init { get; init; }
 
-        [CommandOption("--encoder-weights <NAME|MANIFEST>")]
-        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/) or a TF.js weights manifest (.json, shards beside it). Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md).")]
+        [CommandOption("--encoder-weights <NAME|MANIFEST|NONE>")]
+        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/) or a TF.js weights manifest (.json, shards beside it). Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md). Default none: from scratch.")]
         public string? EncoderWeights { get; init; }
 
         [CommandOption("--resume")]
@@ -117,7 +117,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Threads = Threads ?? Environment.ProcessorCount,
             TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
             InitWeights = Init is null ? null : ModelSource.Parse(Init).TrainableWeights(),
-            EncoderWeights = EncoderWeights is null ? null : ModelSource.PretrainedEncoderPath(EncoderWeights),
+            EncoderWeights = ModelSource.PretrainedEncoderPathOrNone(EncoderWeights),
         };
     }
 

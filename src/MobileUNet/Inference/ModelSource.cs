@@ -82,6 +82,10 @@ public abstract record ModelSource
         return new Shipped(nameOrPath, hasWeights ? weights : null, hasOnnx ? onnx : null);
     }
 
+    /// <summary>An optional <c>--encoder-weights</c> argument: absent or <c>none</c> trains the encoder from scratch (null).</summary>
+    public static string? PretrainedEncoderPathOrNone(string? nameOrPath) =>
+        nameOrPath is null || nameOrPath.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : PretrainedEncoderPath(nameOrPath);
+
     /// <summary>
     /// A <c>--encoder-weights</c> argument: an existing TF.js weights manifest, or the name of a pretrained encoder
     /// shipped in <c>models/encoders/NAME/</c> (its <c>weights_manifest.json</c>).
