@@ -8,13 +8,16 @@ namespace MobileUNet.Model;
 static class Norm
 {
     public const double Epsilon = 1e-3;
-    public static BatchNorm2d Of(long channels) => nn.BatchNorm2d(channels, eps: Epsilon);
+    /// <summary>torch's default running-statistics momentum, named so that <see cref="Forward"/> uses the value the layers were built with.</summary>
+    public const double Momentum = 0.1;
+    public static BatchNorm2d Of(long channels) => nn.BatchNorm2d(channels, eps: Epsilon, momentum: Momentum);
 
     /// <summary><paramref name="bn"/>.forward(<paramref name="x"/>) as TorchSharp computes it (momentum set, running statistics tracked), counting batches with a held scalar (TorchSharp's add_(1) is an implicit one: <see cref="HeldScalars"/>).</summary>
     public static Tensor Forward(BatchNorm2d bn, Tensor x)
     {
         if (bn.training) bn.num_batches_tracked?.add_(HeldScalars.One, alpha: HeldScalars.One);
-        return nn.functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.training, bn.momentum ?? 0.1, bn.eps);
+        return nn.functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.training,
+            bn.momentum ?? throw new InvalidOperationException("a batch norm with a cumulative average (momentum null) is not supported"), bn.eps);
     }
 }
 

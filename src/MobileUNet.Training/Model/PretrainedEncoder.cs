@@ -46,7 +46,7 @@ internal static class PretrainedEncoder
             using var offset = tensor(normalization.Mean.Select(m => (float)(scale * m + shift)).ToArray()).view(1, 3, 1, 1);
             using var folded = w.mul(perChannel);
             using var extra = w.mul(offset).sum([1, 2, 3]);
-            using var bias = tensor(stemBias).add(extra);
+            using var bias = tensor(stemBias).add(extra, HeldScalars.One);
             Copy(state, "encoder.b00.conv.weight", folded, manifestPath);
             SetIdentityNorm(state, "encoder.b00.bn", bias, manifestPath);
         }
@@ -93,7 +93,8 @@ internal static class PretrainedEncoder
         long n = bias.shape[0];
         using var ones = torch.ones(n);
         using var zeros = torch.zeros(n);
-        using var variance = torch.full(n, 1 - Norm.Epsilon);
+        using Scalar eps = 1 - Norm.Epsilon; // held until full returns (HeldScalars)
+        using var variance = torch.full(n, eps);
         Copy(state, bn + ".weight", ones, path);
         Copy(state, bn + ".bias", bias, path);
         Copy(state, bn + ".running_mean", zeros, path);

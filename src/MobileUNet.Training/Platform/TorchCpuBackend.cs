@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
@@ -77,8 +78,10 @@ internal static partial class TorchCpuBackend
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var x = arange(60 * 64 * 64, dtype: ScalarType.Float64).mul(0.37).sin().mul(5).reshape(1, 60, 64, 64);
-        var w = arange(18 * 60 * 9, dtype: ScalarType.Float64).mul(0.11).cos().mul(0.2).reshape(18, 60, 3, 3);
+        // Scalars held until the calls return (Model.HeldScalars: an implicit one can be freed mid-call).
+        using Scalar xStep = 0.37, xScale = 5, wStep = 0.11, wScale = 0.2;
+        var x = arange(60 * 64 * 64, dtype: ScalarType.Float64).mul(xStep).sin().mul(xScale).reshape(1, 60, 64, 64);
+        var w = arange(18 * 60 * 9, dtype: ScalarType.Float64).mul(wStep).cos().mul(wScale).reshape(18, 60, 3, 3);
         var reference = nn.functional.conv2d(x, w, padding: [1, 1]);
         var single = nn.functional.conv2d(x.to(ScalarType.Float32), w.to(ScalarType.Float32), padding: [1, 1]);
         return single.to(ScalarType.Float64).sub(reference).abs().max().item<double>();

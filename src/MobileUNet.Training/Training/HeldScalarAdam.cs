@@ -31,8 +31,7 @@ internal sealed class HeldScalarAdam(IEnumerable<Parameter> parameters, double l
             double correction1 = 1 - Math.Pow(beta1, state.step), correction2 = 1 - Math.Pow(beta2, state.step);
             if (decay != 0) grad = grad.add(param, alpha: decayScalar);
             state.exp_avg.mul_(b1).add_(grad, alpha: oneMinusB1);
-            using var conj = grad.conj();
-            state.exp_avg_sq.mul_(b2).addcmul_(grad, conj, value: oneMinusB2);
+            state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2); // real parameters: conj(grad) is grad
             using Scalar rootCorrection2 = Math.Sqrt(correction2), stepSize = -o.LearningRate!.Value / correction1;
             using var root = state.exp_avg_sq.sqrt();
             using var denominator = root.div_(rootCorrection2).add_(eps, alpha: one);
