@@ -45,6 +45,9 @@ start_server() { # $1 = max batch
 }
 stop_server() { kill -TERM "$pid"; wait "$pid" || true; pid=""; }
 trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true' EXIT
+# The server's CPU time so far (user + system, ms): over a run, CPU per request says what each answer costs the cores,
+# whatever the scheduling did with the wall time.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$pid/stat"; }
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 url="http://127.0.0.1:$port/v1/segment?output=mask"
 
@@ -63,8 +66,8 @@ bench() { # $1 clients, $2 requests, $3 file, $4 label
 {
 echo "# serve load, $(date -u +%FT%TZ), $(nproc) cores, model ${model:-untrained a0.5/128}, ORT threads $threads, spinning off"
 echo
-echo "| max batch | clients | requests | req/s | p50 ms | p99 ms | failed | non-2xx | mean batch | inference images/s |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| max batch | clients | requests | req/s | p50 ms | p99 ms | failed | non-2xx | mean batch | inference images/s | server CPU ms / request |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$out/results.md"
 for batch in 8 1; do
   start_server $batch
@@ -72,19 +75,20 @@ for batch in 8 1; do
   for clients in 1 8 32; do
     n=$requests; [ "$clients" -eq 1 ] && n=$(( requests / 2 ))
     b0=$(metric mobileunet_batch_size_count); i0=$(metric mobileunet_inference_images_total)
-    s0=$(metric 'mobileunet_stage_seconds_total{stage="inference"}')
+    s0=$(metric 'mobileunet_stage_seconds_total{stage="inference"}'); c0=$(cpu_ms)
     read -r rps p50 p99 failed non2xx < <(bench "$clients" "$n" "$out/photo.jpg" "b$batch-c$clients")
     b1=$(metric mobileunet_batch_size_count); i1=$(metric mobileunet_inference_images_total)
-    s1=$(metric 'mobileunet_stage_seconds_total{stage="inference"}')
+    s1=$(metric 'mobileunet_stage_seconds_total{stage="inference"}'); c1=$(cpu_ms)
     mean=$(awk -v i="$((i1 - i0))" -v b="$((b1 - b0))" 'BEGIN { printf "%.2f", i / b }')
     ips=$(awk -v i="$((i1 - i0))" -v s0="$s0" -v s1="$s1" 'BEGIN { printf "%.0f", i / (s1 - s0) }')
-    echo "| $batch | $clients | $n | $rps | $p50 | $p99 | $failed | $non2xx | $mean | $ips |" >>"$out/results.md"
+    cpu=$(awk -v c="$((c1 - c0))" -v n="$n" 'BEGIN { printf "%.2f", c / n }')
+    echo "| $batch | $clients | $n | $rps | $p50 | $p99 | $failed | $non2xx | $mean | $ips | $cpu |" >>"$out/results.md"
   done
   curl -s "http://127.0.0.1:$port/metrics" >"$out/metrics-b$batch.txt"
+  # Where the time goes, summed over every request of this server (wall seconds per stage).
+  { echo; echo "Seconds per stage, max batch $batch, all requests above:"; echo
+    grep '^mobileunet_stage_seconds_total' "$out/metrics-b$batch.txt" | sed 's/^mobileunet_stage_seconds_total/    /'; } >>"$out/stages.md"
   if [ "$batch" -eq 8 ]; then
-    # Where the time goes, summed over every request of this server (seconds per stage).
-    { echo; echo "Seconds per stage, max batch 8, all requests above:"; echo
-      grep '^mobileunet_stage_seconds_total' "$out/metrics-b$batch.txt" | sed 's/^mobileunet_stage_seconds_total/    /'; } >"$out/stages.md"
     # RSS over $soak requests at 8 clients.
     rss0=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
     read -r rps p50 p99 failed non2xx < <(bench 8 "$soak" "$out/photo.jpg" soak)

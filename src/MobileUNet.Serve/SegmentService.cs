@@ -68,13 +68,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
         timings[Stage.Inference] = batch.Inference;
         metrics.AddStage(Stage.Queue, batch.Queue);
 
-        var full = probabilities;
-        if (photo.Width != s || photo.Height != s)
-        {
-            full = new float[photo.Width * photo.Height];
-            FrameOps.ResizeBilinear(probabilities, s, s, full, photo.Width, photo.Height);
-        }
-        var mask = ImageSegmentation.MaskBytes(full, segmenter.Threshold);
+        var mask = ImageSegmentation.MaskBytes(probabilities, s, photo.Width, photo.Height, segmenter.Threshold);
         byte[] answer;
         string contentType;
         switch (output)
@@ -104,10 +98,10 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
     ServeError TimedOut(string what) => new(StatusCodes.Status504GatewayTimeout,
         $"timed out after {options.RequestTimeout.TotalSeconds:0.#} s {what}.");
 
-    /// <summary>The photo with the mask as its alpha: background transparent.</summary>
+    /// <summary>The photo with the mask as its alpha, background transparent: in place, the decoded photo is this request's own.</summary>
     static byte[] Cutout(RgbaImage photo, byte[] mask)
     {
-        var rgba = (byte[])photo.Pixels.Clone();
+        var rgba = photo.Pixels;
         for (int i = 0; i < mask.Length; i++) rgba[i * 4 + 3] = mask[i];
         return rgba;
     }

@@ -50,6 +50,25 @@ public class InferenceTests
         FrameOps.ResizeBilinear(ramp, 2, 1, wide, 4, 1);
         Assert.Equal([0f, 25f, 75f, 100f], wide, new ToleranceComparer(1e-4f));
     }
+
+    [Theory]
+    [InlineData(16, 37, 23)] // up, odd sizes
+    [InlineData(16, 16, 16)] // the model's own size: no resampling
+    [InlineData(16, 9, 40)]  // down one way, up the other
+    public void Mask_drawn_row_by_row_is_the_mask_of_the_full_resize(int size, int width, int height)
+    {
+        var random = new Random(5);
+        var small = new float[size * size];
+        for (int i = 0; i < small.Length; i++) small[i] = (float)random.NextDouble();
+        var full = new float[width * height];
+        FrameOps.ResizeBilinear(small, size, size, full, width, height);
+
+        var rowByRow = ImageSegmentation.MaskBytes(small, size, width, height, 0.5f);
+
+        Assert.Equal(ImageSegmentation.MaskBytes(full, 0.5f), rowByRow);
+        Assert.Contains((byte)0, rowByRow);
+        Assert.Contains((byte)255, rowByRow);
+    }
 }
 
 public sealed class ToleranceComparer(float tolerance) : IEqualityComparer<float>

@@ -35,6 +35,23 @@ public static class ImageSegmentation
         return mask;
     }
 
+    /// <summary>
+    /// The 0 / 255 mask at the photo's size straight from the model's S x S probabilities, a row at a time
+    /// (<see cref="RowResampler"/>): the bytes <c>MaskBytes(Probabilities(...))</c> gives, without the photo-sized
+    /// float map in between (4 bytes a pixel, allocated and walked once more per photo).
+    /// </summary>
+    public static byte[] MaskBytes(ReadOnlySpan<float> probabilities, int size, int width, int height, float threshold)
+    {
+        if (probabilities.Length != size * size)
+            throw new ArgumentException($"expected {size} x {size} probabilities, got {probabilities.Length}.", nameof(probabilities));
+        if (width == size && height == size) return MaskBytes(probabilities, threshold);
+        var mask = new byte[checked(width * height)];
+        var rows = new RowResampler(size, size, width, height);
+        for (int y = 0; y < height; y++)
+            MaskDrawing.Mask(rows.Row(probabilities, y), threshold, mask.AsSpan(y * width, width), 1);
+        return mask;
+    }
+
     /// <summary>The photo with foreground pixels tinted, opaque: the overlay predict and video draw (<see cref="MaskDrawing.Overlay"/>).</summary>
     public static RgbaImage Overlay(RgbaImage photo, ReadOnlySpan<float> probabilities, float threshold)
     {
