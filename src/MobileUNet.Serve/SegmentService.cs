@@ -46,11 +46,15 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
         try { body = await ImageRequest.ReadAsync(context.Request, options.MaxBodyBytes, timeout.Token); }
         catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested) { throw TimedOut("reading the body"); }
         Lap(Stage.Read);
-        var photo = ImageRequest.Decode(body, options.ImageLimits);
+        int s = segmenter.Spec.InputSize;
+        // Only the cutout needs every pixel; a mask or a summary needs the model's input and the photo's size, so a
+        // large JPEG is decoded at a reduced scale, no less than twice the input a side (the bilinear resize to the
+        // input then still has two pixels a tap). A 640x480 photo for a 128 model costs a 400x300 decode.
+        var photo = ImageRequest.Decode(body, options.ImageLimits, output == SegmentOutput.Cutout ? null : 2 * s);
         Lap(Stage.Decode);
 
-        int s = segmenter.Spec.InputSize;
-        var small = photo.Width == s && photo.Height == s ? photo.Pixels : photo.Resize(s, s).Pixels;
+        var pixels = photo.Pixels;
+        var small = pixels.Width == s && pixels.Height == s ? pixels.Pixels : pixels.Resize(s, s).Pixels;
         var probabilities = new float[s * s];
         Lap(Stage.Preprocess);
 
@@ -78,7 +82,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
                 contentType = "image/png";
                 break;
             case SegmentOutput.Cutout:
-                answer = ImageRequest.RgbaPng(photo.Width, photo.Height, Cutout(photo, mask));
+                answer = ImageRequest.RgbaPng(photo.Width, photo.Height, Cutout(photo.Pixels, mask));
                 contentType = "image/png";
                 break;
             default:
@@ -106,7 +110,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
         return rgba;
     }
 
-    JsonObject Summary(RgbaImage photo, byte[] mask, int batchSize, Dictionary<Stage, TimeSpan> timings)
+    JsonObject Summary(ReducedImage photo, byte[] mask, int batchSize, Dictionary<Stage, TimeSpan> timings)
     {
         int w = photo.Width, h = photo.Height, x0 = w, y0 = h, x1 = -1, y1 = -1;
         long foreground = 0;

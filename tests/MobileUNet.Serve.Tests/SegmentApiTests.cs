@@ -36,9 +36,15 @@ public class SegmentApiTests
         var mask = TestImages.DecodePng(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal((300, 200), (mask.Width, mask.Height));
 
-        // The batched service path and the one-image library path (predict's) give the same mask.
+        // The batched service path and the one-image library path give the same mask from the same pixels: for a
+        // mask, serve decodes a JPEG reduced to no less than twice the model's input a side.
         using var segmenter = OnnxSegmenter.Open(ServeTestHost.ModelPath);
-        var expected = ImageSegmentation.MaskBytes(ImageSegmentation.Probabilities(segmenter, ImageFile.Decode(jpeg, "jpeg")), segmenter.Metadata.Threshold);
+        int s = segmenter.Spec.InputSize;
+        var reduced = ImageFile.DecodeAtLeast(jpeg, "jpeg", 2 * s);
+        Assert.True(reduced.Pixels.Width < 300, "this photo is large enough to be decoded reduced");
+        var small = new float[s * s];
+        segmenter.Segment(reduced.Pixels.Resize(s, s).Pixels, 4, small);
+        var expected = ImageSegmentation.MaskBytes(small, s, 300, 200, segmenter.Metadata.Threshold);
         int differ = 0;
         for (int i = 0; i < expected.Length; i++)
         {

@@ -60,6 +60,76 @@ public class ImageFileTests
     }
 
     [Fact]
+    public void A_jpeg_decodes_reduced_to_no_less_than_asked_and_reports_its_own_size()
+    {
+        var path = Path.Combine(TestData.Voc, "JPEGImages", "2011_000003.jpg");
+        var bytes = File.ReadAllBytes(path);
+        var whole = ImageFile.Decode(bytes, path);
+
+        var reduced = ImageFile.DecodeAtLeast(bytes, path, 128);
+
+        Assert.Equal((whole.Width, whole.Height), (reduced.Width, reduced.Height));
+        Assert.True(Math.Min(reduced.Pixels.Width, reduced.Pixels.Height) >= 128, $"{reduced.Pixels.Width}x{reduced.Pixels.Height}");
+        Assert.True(reduced.Pixels.Width * 2 <= whole.Width, $"{reduced.Pixels.Width}x{reduced.Pixels.Height} is not reduced from {whole.Width}x{whole.Height}");
+        // The same picture: its average colour matches the whole decode's.
+        for (int c = 0; c < 3; c++)
+            Assert.InRange(MeanChannel(reduced.Pixels, c) - MeanChannel(whole, c), -2.0, 2.0);
+
+        // Asked for more than the photo has, or not a JPEG: decoded whole.
+        Assert.Equal(whole.Pixels, ImageFile.DecodeAtLeast(bytes, path, 4000).Pixels.Pixels);
+        var png = Path.Combine(TestData.TempDir(), "p.png");
+        ImageFile.WritePng(png, whole);
+        Assert.Equal(whole.Pixels, ImageFile.DecodeAtLeast(File.ReadAllBytes(png), png, 16).Pixels.Pixels);
+    }
+
+    [Fact]
+    public void A_reduced_jpeg_with_an_exif_turn_reports_its_upright_size()
+    {
+        // 320x200, stored sideways: EXIF orientation 6 (the viewer turns it clockwise) makes it 200 wide, 320 high.
+        var stored = TestData.Blocks(320, 200, (0, 0, 160, 200), (250, 20, 20), (20, 20, 250));
+        var jpeg = WithExifOrientation(Encode(stored, SKEncodedImageFormat.Jpeg), 6);
+
+        var reduced = ImageFile.DecodeAtLeast(jpeg, "turned.jpg", 50);
+
+        Assert.Equal((200, 320), (reduced.Width, reduced.Height));
+        Assert.True(reduced.Pixels.Height > reduced.Pixels.Width && reduced.Pixels.Width < 200, $"{reduced.Pixels.Width}x{reduced.Pixels.Height}");
+        var whole = ImageFile.Decode(jpeg, "turned.jpg");
+        Assert.Equal((200, 320), (whole.Width, whole.Height));
+        Assert.True(reduced.Pixels.Pixels[0] > 200, "the red half is on top after the clockwise turn");
+    }
+
+    static double MeanChannel(RgbaImage image, int channel)
+    {
+        double sum = 0;
+        for (int i = channel; i < image.Pixels.Length; i += 4) sum += image.Pixels[i];
+        return sum / (image.Width * image.Height);
+    }
+
+    static byte[] Encode(RgbaImage image, SKEncodedImageFormat format)
+    {
+        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        System.Runtime.InteropServices.Marshal.Copy(image.Pixels, 0, bitmap.GetPixels(), image.Pixels.Length);
+        using var data = bitmap.Encode(format, 95);
+        return data.ToArray();
+    }
+
+    /// <summary>The JPEG with an APP1 Exif segment right after its start marker, holding only the orientation tag.</summary>
+    static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        byte[] tiff =
+        [
+            (byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at 8
+            0, 1,                                    // one entry
+            0x01, 0x12, 0, 3, 0, 0, 0, 1, (byte)(orientation >> 8), (byte)orientation, 0, 0, // Orientation, SHORT, 1
+            0, 0, 0, 0,                              // no next IFD
+        ];
+        byte[] payload = [.. "Exif\0\0"u8.ToArray(), .. tiff];
+        int length = payload.Length + 2;
+        return [jpeg[0], jpeg[1], 0xFF, 0xE1, (byte)(length >> 8), (byte)length, .. payload, .. jpeg.AsSpan(2)];
+    }
+
+    [Fact]
     public void Bad_files_fail_with_the_file_named()
     {
         var dir = TestData.TempDir();

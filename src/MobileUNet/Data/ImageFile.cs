@@ -31,18 +31,35 @@ public static class ImageFile
     /// checked against <paramref name="limits"/> from the header alone, before any pixel buffer exists: a few KB
     /// of PNG can claim 65536 x 16384 pixels (a decompression bomb).
     /// </summary>
-    public static RgbaImage Decode(byte[] bytes, string name, ImageLimits? limits = null)
+    public static RgbaImage Decode(byte[] bytes, string name, ImageLimits? limits = null) =>
+        Decode(bytes, name, limits ?? ImageLimits.Default, minSide: 0).Pixels;
+
+    /// <summary>
+    /// Decodes for a model that only needs <paramref name="minSide"/> pixels a side: a JPEG is decoded at the smallest
+    /// eighth of its size (libjpeg's DCT scaling, 1/8 ... 8/8) that keeps both sides at least that long, so a
+    /// 640x480 photo for a 128 model costs a 240x180 decode; other formats decode whole. Limits and errors as
+    /// <see cref="Decode(byte[], string, ImageLimits?)"/>; the photo's own upright size comes back beside the
+    /// pixels, for answers at that size.
+    /// </summary>
+    public static ReducedImage DecodeAtLeast(byte[] bytes, string name, int minSide, ImageLimits? limits = null)
     {
-        limits ??= ImageLimits.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(minSide, 1);
+        return Decode(bytes, name, limits ?? ImageLimits.Default, minSide);
+    }
+
+    static ReducedImage Decode(byte[] bytes, string name, ImageLimits limits, int minSide)
+    {
         if (bytes.Length == 0) throw new InvalidDataException($"{name}: empty file (0 bytes), not an image.");
         if (bytes.Length > limits.MaxFileBytes)
             throw new ImageTooLargeException($"{name}: {bytes.Length:N0} bytes, over the {limits.MaxFileBytes:N0}-byte limit for an image.");
         if (bytes[0] == (byte)'P' && bytes.Length > 1 && bytes[1] is (byte)'5' or (byte)'6' or (byte)'2' or (byte)'3')
-            return Netpbm.Decode(bytes, name, limits);
+            return Whole(Netpbm.Decode(bytes, name, limits));
         if (IsoMediaBrand(bytes) is { } brand)
             throw new InvalidDataException($"{name}: {brand} image (HEIF/AVIF container), a format this build cannot decode; convert it to JPEG or PNG first.");
-        return DecodeWithSkia(bytes, name, limits);
+        return DecodeWithSkia(bytes, name, limits, minSide);
     }
+
+    static ReducedImage Whole(RgbaImage image) => new(image, image.Width, image.Height);
 
     /// <summary>Phones save HEIC (and some AVIF): ISO media files whose first box is <c>ftyp</c> with an image brand.</summary>
     internal static string? IsoMediaBrand(byte[] bytes)
@@ -57,13 +74,30 @@ public static class ImageFile
         };
     }
 
-    static RgbaImage DecodeWithSkia(byte[] bytes, string path, ImageLimits limits)
+    static ReducedImage DecodeWithSkia(byte[] bytes, string path, ImageLimits limits, int minSide)
     {
         using var stream = new SKMemoryStream(bytes);
         using var codec = SKCodec.Create(stream, out var created);
         if (codec is null) throw new InvalidDataException($"{path}: not a readable image (corrupt or unsupported format: {created}).");
         limits.Check(codec.Info.Width, codec.Info.Height, path);
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var size = codec.Info.Size;
+        if (minSide > 0 && codec.EncodedFormat == SKEncodedImageFormat.Jpeg)
+            for (int eighths = 1; eighths < 8; eighths++)
+            {
+                var scaled = codec.GetScaledDimensions(eighths / 8f);
+                if (Math.Min(scaled.Width, scaled.Height) < minSide) continue;
+                if (scaled.Width < size.Width) size = scaled;
+                break;
+            }
+        var pixels = Orient(DecodePixels(codec, size, path), codec.EncodedOrigin);
+        bool swap = SwapsAxes(codec.EncodedOrigin);
+        return new ReducedImage(pixels, swap ? codec.Info.Height : codec.Info.Width, swap ? codec.Info.Width : codec.Info.Height);
+    }
+
+    /// <summary>The codec's pixels at <paramref name="size"/> (its own, or a scale it supports), RGBA as stored (not yet upright).</summary>
+    static RgbaImage DecodePixels(SKCodec codec, SKSizeI size, string path)
+    {
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         // 64-bit arithmetic: SKImageInfo.BytesSize is an int and wraps (65536 x 16384 x 4 = 0), which once sized a
         // buffer that the codec then overran. The limit above keeps this well inside an array's reach.
         var pixels = new byte[checked((int)((long)info.Width * info.Height * 4))];
@@ -74,7 +108,7 @@ public static class ImageFile
         // IncompleteInput is what a truncated file gives: Skia fills the rest with zeros; we refuse it instead.
         if (result != SKCodecResult.Success)
             throw new InvalidDataException($"{path}: could not decode image ({(result == SKCodecResult.IncompleteInput ? "truncated file" : result.ToString())}).");
-        return Orient(new RgbaImage(info.Width, info.Height, pixels), codec.EncodedOrigin);
+        return new RgbaImage(info.Width, info.Height, pixels);
     }
 
     /// <summary>Applies an EXIF orientation so the pixels come out as the camera's viewer shows them.</summary>
@@ -82,11 +116,15 @@ public static class ImageFile
     {
         if (origin is SKEncodedOrigin.TopLeft) return src;
         int w = src.Width, h = src.Height;
-        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        bool swap = SwapsAxes(origin);
         var dst = swap ? new RgbaImage(h, w) : new RgbaImage(w, h);
         Orient(src.Pixels, w, h, dst.Pixels, origin);
         return dst;
     }
+
+    /// <summary>Whether the EXIF orientation turns the picture a quarter: the upright width is the stored height.</summary>
+    static bool SwapsAxes(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
 
     /// <summary>
     /// <see cref="Orient(RgbaImage, SKEncodedOrigin)"/> between caller-owned RGBA buffers: <paramref name="src"/> is
@@ -95,7 +133,7 @@ public static class ImageFile
     /// </summary>
     internal static void Orient(ReadOnlySpan<byte> src, int w, int h, Span<byte> dst, SKEncodedOrigin origin)
     {
-        bool swap = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        bool swap = SwapsAxes(origin);
         int dstWidth = swap ? h : w, dstHeight = swap ? w : h;
         var s = MemoryMarshal.Cast<byte, uint>(src);
         var d = MemoryMarshal.Cast<byte, uint>(dst);
@@ -140,6 +178,9 @@ public static class ImageFile
         finally { handle.Free(); }
     }
 }
+
+/// <summary>Decoded pixels (possibly reduced, <see cref="ImageFile.DecodeAtLeast"/>) and the photo's own upright size.</summary>
+public sealed record ReducedImage(RgbaImage Pixels, int Width, int Height);
 
 /// <summary>Binary and ASCII PPM/PGM (P2, P3, P5, P6), 8- or 16-bit: the format of LFW Part Labels masks.</summary>
 static class Netpbm
