@@ -16,8 +16,11 @@ dotnet build src/MobileUNet.Cli -c Release -v quiet -nologo >/dev/null
 mu() { dotnet src/MobileUNet.Cli/bin/Release/net10.0/MobileUNet.Cli.dll "$@"; }
 
 mu import models/teachers/mediapipe-selfie/selfie_segmentation.tflite -o "$out/mediapipe-selfie.onnx"
-models=("$out/mediapipe-selfie.onnx" src/MobileUNet.Cli/bin/Release/net10.0/models/person.munet)
-[ -f models/person.int8.onnx ] && models+=(models/person.int8.onnx)
+models=("$out/mediapipe-selfie.onnx")
+for p in person person-160; do
+  [ -f models/$p.munet ] && models+=(src/MobileUNet.Cli/bin/Release/net10.0/models/$p.munet)
+  [ -f models/$p.int8.onnx ] && models+=(models/$p.int8.onnx)
+done
 [ -n "${REFERENCE_ONNX:-}" ] && models+=("$REFERENCE_ONNX")
 
 for m in "${models[@]}"; do
