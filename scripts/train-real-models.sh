@@ -52,6 +52,12 @@ train "$R/person-c5" --cutouts "$D/people/cutouts" --backgrounds "$D/people/back
   --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c4/last.munet" \
   --lr 0.0004 --steps 60 --minutes 95 --threads 1 --seed 6
 
+# person-160 (the larger person model, a0.5/160): phase 5's weights fine-tuned at input 160 on the same mix (2 threads:
+# it ran alone, paused for about 6 of its 75 minutes).
+train "$R/person-160" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c5/last.munet" --size 160 \
+  --lr 0.0004 --steps 60 --minutes 75 --threads 2 --seed 8
+
 # hair: LFW hair masks, split by person (9:1), from the pretrained MobileNet v1 encoder (its leading channels at
 # alpha 0.5), then two more cosine cycles.
 train "$R/hair-pre" --data "$D/lfw-hair" --alpha 0.5 --size 128 --encoder-weights mobilenet-v1 \
@@ -67,8 +73,11 @@ train "$R/hair-c4" --data "$D/lfw-hair" --init "$R/hair-c3/last.munet" --lr 0.00
 # (checked with eval, model cards).
 # person: the end of the cosine (its validation composites are not the real photos it is for; best.munet is chosen on them).
 cp "$R/person-c5/last.munet" models/person.munet
+cp "$R/person-160/last.munet" models/person-160.munet
 cp "$R/hair-c4/last.munet" models/hair.munet
 mu export models/person.munet -o models/person.onnx
+mu export models/person-160.munet -o models/person-160.onnx
 mu export models/hair.munet -o models/hair.onnx
 mu export models/person.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person.int8.onnx
+mu export models/person-160.munet --precision int8 --calibration "$R/labels/mix/images" --calibration-count 64 -o models/person-160.int8.onnx
 mu export models/hair.munet --precision int8 --calibration "$D/lfw-hair/images" --calibration-count 64 -o models/hair.int8.onnx

@@ -14,7 +14,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     public sealed class Settings : DataSettings
     {
         [CommandOption("-m|--model <NAME|PATH>")]
-        [Description("A shipped model (person, hair), a .munet weights file written by train, or an .onnx export.")]
+        [Description("A shipped model (person, person-160, hair), a .munet weights file written by train, or an .onnx export.")]
         [DefaultValue(ModelChoice.Default)]
         public string Model { get; init; } = ModelChoice.Default;
 

@@ -26,7 +26,7 @@ public sealed class PredictCommand : Command<PredictCommand.Settings>
         public string? List { get; init; }
 
         [CommandOption("-m|--model <NAME|PATH>")]
-        [Description("A shipped model (person, hair), a .munet weights file written by train, or an .onnx export.")]
+        [Description("A shipped model (person, person-160, hair), a .munet weights file written by train, or an .onnx export.")]
         [DefaultValue(ModelChoice.Default)]
         public string Model { get; init; } = ModelChoice.Default;
 

@@ -14,7 +14,7 @@ public sealed class ServeCommand : Command<ServeCommand.Settings>
     public sealed class Settings : RuntimeSettings
     {
         [CommandOption("-m|--model <NAME|PATH>")]
-        [Description("A shipped model (person, hair), a .munet weights file (exported in memory) or an .onnx export.")]
+        [Description("A shipped model (person, person-160, hair), a .munet weights file (exported in memory) or an .onnx export.")]
         [DefaultValue(ModelChoice.Default)]
         public string Model { get; init; } = ModelChoice.Default;
 

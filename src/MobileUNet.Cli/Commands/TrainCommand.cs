@@ -82,7 +82,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Out { get; init; } = "runs/train";
 
         [CommandOption("--init <NAME|PATH>")]
-        [Description("Fine-tune: start from a shipped model (person, hair) or a saved .munet of the same alpha and upsampling (any size).")]
+        [Description("Fine-tune: start from a shipped model (person, person-160, hair) or a saved .munet of the same alpha and upsampling (any size).")]
         public string? Init { get; init; }
 
         [CommandOption("--encoder-weights <NAME|MANIFEST|NONE>")]

@@ -38,7 +38,7 @@ public sealed class VideoCommand : Command<VideoCommand.Settings>
         public double? Smooth { get; init; }
 
         [CommandOption("-m|--model <NAME|PATH>")]
-        [Description("A shipped model (person, hair), a .munet weights file or an .onnx export. Default: person, unless --untrained or --alpha/--size ask for an untrained model (speed only).")]
+        [Description("A shipped model (person, person-160, hair), a .munet weights file or an .onnx export. Default: person, unless --untrained or --alpha/--size ask for an untrained model (speed only).")]
         public string? Model { get; init; }
 
         [CommandOption("--untrained")]
