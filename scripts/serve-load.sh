@@ -2,7 +2,8 @@
 # Load test of `mobileunet serve`, bounded and on this machine only (127.0.0.1): a documented run, not a unit
 # test. Apache Bench (Debian apache2-utils) posts 640x480 JPEGs at 1, 8 and 32 concurrent clients against the
 # micro-batched service and, in the same run, against --max-batch 1; then 10,000 requests while sampling RSS;
-# then bombs and garbage mixed into a good load. Writes runs/serve-load/<time>/results.md and prints it.
+# then bombs and garbage mixed into a good load; then both servers side by side, 32-client runs interleaved.
+# Writes runs/serve-load/<time>/results.md and prints it.
 #   scripts/serve-load.sh [--requests N] [--threads T] [--model NAME|PATH]   (default: untrained a0.5/128, 2 threads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -108,4 +109,31 @@ for batch in 8 1; do
   stop_server
 done
 cat "$out/stages.md" >>"$out/results.md"
+
+# Batched against one at a time once more, interleaved: both servers up at once (the idle one costs nothing), each
+# warmed with 1,000 requests, then $rounds rounds of $requests requests at 32 clients, alternating. Runs in a row drift
+# by 10% on a shared machine; alternating puts both under the same drift, and the median of the rounds decides.
+rounds=4
+dotnet "$cli" serve "${model_args[@]}" --port $port --threads "$threads" --max-batch 8 --max-wait-ms 2 --max-queue 64 >"$out/server-pair-8.log" 2>&1 &
+pid=$!
+dotnet "$cli" serve "${model_args[@]}" --port $((port + 1)) --threads "$threads" --max-batch 1 --max-wait-ms 2 --max-queue 64 >"$out/server-pair-1.log" 2>&1 &
+pid1=$!
+trap 'kill -TERM $pid $pid1 2>/dev/null || true' EXIT
+for p in $port $((port + 1)); do
+  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$p/healthz" >/dev/null && break; sleep 0.5; done
+  ab -q -n 1000 -c 8 -p "$out/photo.jpg" -T image/jpeg "http://127.0.0.1:$p/v1/segment?output=mask" >/dev/null 2>&1 || true
+done
+{ echo; echo "Interleaved at 32 clients ($rounds rounds of $requests, both servers up, alternating):"; echo
+  echo "| round | max batch 8 req/s | max batch 1 req/s | ratio |"; echo "|---:|---:|---:|---:|"; } >>"$out/results.md"
+ratios=()
+for r in $(seq 1 $rounds); do
+  b8=$(ab -q -n "$requests" -c 32 -p "$out/photo.jpg" -T image/jpeg "http://127.0.0.1:$port/v1/segment?output=mask" 2>&1 | awk '/Requests per second/ { print $4 }')
+  b1=$(ab -q -n "$requests" -c 32 -p "$out/photo.jpg" -T image/jpeg "http://127.0.0.1:$((port + 1))/v1/segment?output=mask" 2>&1 | awk '/Requests per second/ { print $4 }')
+  ratio=$(awk -v a="$b8" -v b="$b1" 'BEGIN { printf "%.3f", a / b }')
+  ratios+=("$ratio")
+  echo "| $r | $b8 | $b1 | $ratio |" >>"$out/results.md"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+echo "Median ratio, batched over one at a time: $median" >>"$out/results.md"
+kill -TERM "$pid" "$pid1"; wait "$pid" "$pid1" || true; pid=""
 cat "$out/results.md"

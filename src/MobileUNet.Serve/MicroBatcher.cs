@@ -9,8 +9,9 @@ sealed class QueueFullException(string message) : Exception(message);
 /// <summary>
 /// Micro-batching: requests that arrive together share one model call. One worker takes the first waiting
 /// request, then gathers more until <c>maxBatch</c> are in hand or <c>maxWait</c> has passed since it took the
-/// first, and runs them as one batch. Under load the next batch fills while the current one runs, so batches
-/// grow by themselves even with a zero wait. Admission is bounded: at most <c>maxQueue</c> requests wait (queued
+/// first, and runs them as one batch; it waits only while another request is on its way (<see cref="Arrive"/>:
+/// begun, not yet queued), so a lone request never waits for company that cannot come. Under load the next batch
+/// fills while the current one runs, so batches grow by themselves even with a zero wait. Admission is bounded: at most <c>maxQueue</c> requests wait (queued
 /// or gathered, not yet running); one more is refused at once rather than queued without bound.
 /// </summary>
 sealed class MicroBatcher : IDisposable
@@ -35,7 +36,7 @@ sealed class MicroBatcher : IDisposable
     readonly Channel<Job> channel;
     readonly CancellationTokenSource stopping = new();
     readonly Task worker;
-    long waiting;
+    long waiting, arriving;
 
     public MicroBatcher(BatchSegmenter segmenter, ServeMetrics metrics, TimeSpan maxWait, int maxQueue)
     {
@@ -49,9 +50,33 @@ sealed class MicroBatcher : IDisposable
 
     public int MaxBatch => segmenter.MaxBatch;
 
-    /// <summary>Queues a job and waits for its batch; throws <see cref="QueueFullException"/> when no place is free.</summary>
-    public Task<BatchResult> SegmentAsync(Job job)
+    /// <summary>
+    /// A request has begun (reading, decoding) and will be queued soon: while any is on its way the worker waits,
+    /// up to <c>maxWait</c>, for it to share the batch. Dispose the arrival once the job is queued
+    /// (<see cref="SegmentAsync"/> does) or the request failed before it.
+    /// </summary>
+    public Arrival Arrive()
     {
+        Interlocked.Increment(ref arriving);
+        return new Arrival(this);
+    }
+
+    /// <summary>One request on its way to the queue; disposing it (once counts) says it arrived or never will.</summary>
+    public sealed class Arrival(MicroBatcher batcher) : IDisposable
+    {
+        int done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref done, 1) == 0) Interlocked.Decrement(ref batcher.arriving);
+        }
+    }
+
+    /// <summary>Queues a job and waits for its batch; throws <see cref="QueueFullException"/> when no place is free.</summary>
+    public Task<BatchResult> SegmentAsync(Job job, Arrival? arrival = null)
+    {
+        // The job is in the channel before its arrival ends, so the worker always sees one or the other.
+        using var arrived = arrival;
         if (Interlocked.Increment(ref waiting) > maxQueue)
         {
             metrics.QueueDepthChanged(Interlocked.Decrement(ref waiting));
@@ -97,6 +122,8 @@ sealed class MicroBatcher : IDisposable
         while (batch.Count < segmenter.MaxBatch)
         {
             if (reader.TryRead(out var job)) { batch.Add(job); continue; }
+            // Nobody else is on the way: waiting would only delay this batch (a lone client would pay the whole wait).
+            if (Interlocked.Read(ref arriving) == 0) return;
             long left = deadline - Stopwatch.GetTimestamp();
             if (left <= 0) return;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);

@@ -28,6 +28,8 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
     public async Task HandleAsync(HttpContext context)
     {
         var output = ParseOutput(context.Request.Query["output"]);
+        // From here until it is queued this request is on its way: the batcher may hold a batch open for it.
+        using var arrival = batcher.Arrive();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(options.RequestTimeout);
         var timings = new Dictionary<Stage, TimeSpan>();
@@ -59,7 +61,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
         Lap(Stage.Preprocess);
 
         MicroBatcher.BatchResult batch;
-        try { batch = await batcher.SegmentAsync(new MicroBatcher.Job(small, probabilities, timeout.Token)).WaitAsync(timeout.Token); }
+        try { batch = await batcher.SegmentAsync(new MicroBatcher.Job(small, probabilities, timeout.Token), arrival).WaitAsync(timeout.Token); }
         catch (QueueFullException e)
         {
             context.Response.Headers.RetryAfter = "1";

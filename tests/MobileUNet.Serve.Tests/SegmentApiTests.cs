@@ -243,10 +243,16 @@ public class SegmentApiTests
     [Fact]
     public async Task A_request_past_its_timeout_gets_504()
     {
-        // The batch's first request waits 5 s for company, longer than its 300 ms limit.
+        // The batch's first request waits up to 5 s for company (a request on its way whose body is held), longer
+        // than its 300 ms limit.
         await using var host = await ServeTestHost.StartAsync(o => o with { MaxWaitMs = 5000, RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        var holder = new GatedBody(TestImages.Jpeg(32, 32, 9));
+        var held = host.Client.PostAsync("/v1/segment", holder);
+        await ServeTestHost.Until(() => host.Metrics.InFlight == 1, "the held request begun");
         using var response = await host.Client.PostAsync("/v1/segment", Raw(TestImages.Jpeg(32, 32)));
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Contains("timed out", await response.Content.ReadAsStringAsync());
+        holder.Open();
+        using var _ = await held; // past its own limit too by now; only its ending matters here
     }
 }

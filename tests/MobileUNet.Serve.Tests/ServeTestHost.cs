@@ -76,6 +76,38 @@ sealed class ServeTestHost : IAsyncDisposable
     }
 }
 
+/// <summary>
+/// A request body held back until <see cref="Open"/>: the request has begun (the batcher counts it as on its way)
+/// but cannot be decoded yet. Tests use it to keep a batch open for company, or to line requests up.
+/// </summary>
+sealed class GatedBody : HttpContent
+{
+    readonly byte[] bytes;
+    readonly TaskCompletionSource gate;
+
+    /// <param name="gate">Opened by the test; several bodies may share one to be released together.</param>
+    public GatedBody(byte[] bytes, TaskCompletionSource? gate = null, string type = "image/jpeg")
+    {
+        this.bytes = bytes;
+        this.gate = gate ?? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(type);
+    }
+
+    public void Open() => gate.TrySetResult();
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        await gate.Task.ConfigureAwait(false);
+        await stream.WriteAsync(bytes).ConfigureAwait(false);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = bytes.Length;
+        return true;
+    }
+}
+
 /// <summary>Encoded test images made here: a photo-like gradient with a figure, a truncated file, a bomb.</summary>
 static class TestImages
 {
