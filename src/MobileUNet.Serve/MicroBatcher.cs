@@ -11,8 +11,9 @@ sealed class QueueFullException(string message) : Exception(message);
 /// request, then gathers more until <c>maxBatch</c> are in hand or <c>maxWait</c> has passed since it took the
 /// first, and runs them as one batch; it waits only while another request is on its way (<see cref="Arrive"/>:
 /// begun, not yet queued), so a lone request never waits for company that cannot come. Under load the next batch
-/// fills while the current one runs, so batches grow by themselves even with a zero wait. Admission is bounded: at most <c>maxQueue</c> requests wait (queued
-/// or gathered, not yet running); one more is refused at once rather than queued without bound.
+/// fills while the current one runs, so batches grow by themselves even with a zero wait. Admission is bounded: at
+/// most <c>maxQueue</c> requests wait (queued or gathered, not yet running); one more is refused at once rather than
+/// queued without bound.
 /// </summary>
 sealed class MicroBatcher : IDisposable
 {
