@@ -33,6 +33,11 @@ public class HeldScalarTests
     {
         var (convA, bnA) = Net(5);
         var (convB, bnB) = Net(5);
+        // The same start, copied rather than re-seeded: torch's generator is global, and tests running beside this
+        // one draw from it between the two seedings (which once gave the two nets different weights).
+        using (no_grad())
+            foreach (var (a, b) in convA.parameters().Concat(bnA.parameters()).Zip(convB.parameters().Concat(bnB.parameters())))
+                b.copy_(a);
         var stock = optim.Adam(convA.parameters().Concat(bnA.parameters()), 0.01, weight_decay: weightDecay);
         var held = new HeldScalarAdam(convB.parameters().Concat(bnB.parameters()), 0.01, weightDecay);
         var random = new Random(7);
