@@ -91,18 +91,13 @@ static class ImageRequest
 
     /// <summary>
     /// Decodes with the library's reader: pixel count checked from the header first (413), broken data 422. With
-    /// <paramref name="minSide"/> a JPEG may come back reduced to no less than that a side (the photo's size beside
-    /// it): an answer that needs only the model's input and the photo's size skips most of the decode.
+    /// <paramref name="minSide"/> above 0 a JPEG may come back reduced to no less than that a side (the photo's size
+    /// beside it): an answer that needs only the model's input and the photo's size skips most of the decode.
     /// </summary>
-    public static ReducedImage Decode(byte[] bytes, ImageLimits limits, int? minSide = null)
+    public static ReducedImage Decode(byte[] bytes, ImageLimits limits, int minSide = 0)
     {
         CheckFormat(bytes);
-        try
-        {
-            if (minSide is { } side) return ImageFile.DecodeAtLeast(bytes, "image", side, limits);
-            var whole = ImageFile.Decode(bytes, "image", limits);
-            return new ReducedImage(whole, whole.Width, whole.Height);
-        }
+        try { return ImageFile.DecodeAtLeast(bytes, "image", minSide, limits); }
         catch (ImageTooLargeException e) { throw new ServeError(StatusCodes.Status413PayloadTooLarge, OneLine(e.Message)); }
         catch (InvalidDataException e) { throw new ServeError(StatusCodes.Status422UnprocessableEntity, OneLine(e.Message)); }
     }

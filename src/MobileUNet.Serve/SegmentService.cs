@@ -52,7 +52,7 @@ sealed class SegmentService(ServeOptions options, BatchSegmenter segmenter, Micr
         // Only the cutout needs every pixel; a mask or a summary needs the model's input and the photo's size, so a
         // large JPEG is decoded at a reduced scale, no less than twice the input a side (the bilinear resize to the
         // input then still has two pixels a tap). A 640x480 photo for a 128 model costs a 400x300 decode.
-        var photo = ImageRequest.Decode(body, options.ImageLimits, output == SegmentOutput.Cutout ? null : 2 * s);
+        var photo = ImageRequest.Decode(body, options.ImageLimits, output == SegmentOutput.Cutout ? 0 : 2 * s);
         Lap(Stage.Decode);
 
         var pixels = photo.Pixels;

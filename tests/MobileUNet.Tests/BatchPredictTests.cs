@@ -189,11 +189,8 @@ public class BatchPredictTests
         var stored = Path.Combine(input, "stored.jpg");
         BatchFixtures.Encode(stored, ImageFile.Read(Directory.GetFiles(TestData.Backgrounds, "*.jpg").Order(StringComparer.Ordinal).First()).Resize(64, 48));
         // EXIF orientation 6 (RightTop: turn 90 degrees clockwise), as phones write portrait shots.
-        byte[] exif = [0xFF, 0xE1, 0, 34, (byte)'E', (byte)'x', (byte)'i', (byte)'f', 0, 0, (byte)'I', (byte)'I', 0x2A, 0, 8, 0, 0, 0,
-                       1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
-        var jpeg = File.ReadAllBytes(stored);
         var photo = Path.Combine(input, "portrait.jpg");
-        File.WriteAllBytes(photo, [.. jpeg[..2], .. exif, .. jpeg[2..]]);
+        File.WriteAllBytes(photo, TestData.WithExifOrientation(File.ReadAllBytes(stored), 6));
         File.Delete(stored);
         var outDir = Path.Combine(TestData.TempDir(), "out");
 

@@ -75,7 +75,8 @@ public class ImageFileTests
         for (int c = 0; c < 3; c++)
             Assert.InRange(MeanChannel(reduced.Pixels, c) - MeanChannel(whole, c), -2.0, 2.0);
 
-        // Asked for more than the photo has, or not a JPEG: decoded whole.
+        // Asked for nothing (0), for more than the photo has, or not a JPEG: decoded whole.
+        Assert.Equal(whole.Pixels, ImageFile.DecodeAtLeast(bytes, path, 0).Pixels.Pixels);
         Assert.Equal(whole.Pixels, ImageFile.DecodeAtLeast(bytes, path, 4000).Pixels.Pixels);
         var png = Path.Combine(TestData.TempDir(), "p.png");
         ImageFile.WritePng(png, whole);
@@ -86,8 +87,9 @@ public class ImageFileTests
     public void A_reduced_jpeg_with_an_exif_turn_reports_its_upright_size()
     {
         // 320x200, stored sideways: EXIF orientation 6 (the viewer turns it clockwise) makes it 200 wide, 320 high.
-        var stored = TestData.Blocks(320, 200, (0, 0, 160, 200), (250, 20, 20), (20, 20, 250));
-        var jpeg = WithExifOrientation(Encode(stored, SKEncodedImageFormat.Jpeg), 6);
+        var path = Path.Combine(TestData.TempDir(), "stored.jpg");
+        BatchFixtures.Encode(path, TestData.Blocks(320, 200, (0, 0, 160, 200), (250, 20, 20), (20, 20, 250)));
+        var jpeg = TestData.WithExifOrientation(File.ReadAllBytes(path), 6);
 
         var reduced = ImageFile.DecodeAtLeast(jpeg, "turned.jpg", 50);
 
@@ -103,30 +105,6 @@ public class ImageFileTests
         double sum = 0;
         for (int i = channel; i < image.Pixels.Length; i += 4) sum += image.Pixels[i];
         return sum / (image.Width * image.Height);
-    }
-
-    static byte[] Encode(RgbaImage image, SKEncodedImageFormat format)
-    {
-        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(info);
-        System.Runtime.InteropServices.Marshal.Copy(image.Pixels, 0, bitmap.GetPixels(), image.Pixels.Length);
-        using var data = bitmap.Encode(format, 95);
-        return data.ToArray();
-    }
-
-    /// <summary>The JPEG with an APP1 Exif segment right after its start marker, holding only the orientation tag.</summary>
-    static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
-    {
-        byte[] tiff =
-        [
-            (byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at 8
-            0, 1,                                    // one entry
-            0x01, 0x12, 0, 3, 0, 0, 0, 1, (byte)(orientation >> 8), (byte)orientation, 0, 0, // Orientation, SHORT, 1
-            0, 0, 0, 0,                              // no next IFD
-        ];
-        byte[] payload = [.. "Exif\0\0"u8.ToArray(), .. tiff];
-        int length = payload.Length + 2;
-        return [jpeg[0], jpeg[1], 0xFF, 0xE1, (byte)(length >> 8), (byte)length, .. payload, .. jpeg.AsSpan(2)];
     }
 
     [Fact]

@@ -27,6 +27,24 @@ public static class TestData
         return dir;
     }
 
+    /// <summary>
+    /// The JPEG with an APP1 Exif segment right after its start marker holding only the orientation tag, as phones
+    /// mark portrait shots (6: the viewer turns the stored picture 90 degrees clockwise).
+    /// </summary>
+    public static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        byte[] tiff =
+        [
+            (byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, // big-endian TIFF header, first IFD at 8
+            0, 1,                                    // one entry
+            0x01, 0x12, 0, 3, 0, 0, 0, 1, (byte)(orientation >> 8), (byte)orientation, 0, 0, // Orientation, SHORT, 1
+            0, 0, 0, 0,                              // no next IFD
+        ];
+        byte[] payload = [.. "Exif\0\0"u8.ToArray(), .. tiff];
+        int length = payload.Length + 2;
+        return [jpeg[0], jpeg[1], 0xFF, 0xE1, (byte)(length >> 8), (byte)length, .. payload, .. jpeg.AsSpan(2)];
+    }
+
     /// <summary>A solid-colour image with a filled rectangle of another colour.</summary>
     public static RgbaImage Blocks(int w, int h, (int X, int Y, int W, int H) box, (byte, byte, byte) inside, (byte, byte, byte) outside)
     {

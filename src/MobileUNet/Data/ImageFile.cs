@@ -36,14 +36,14 @@ public static class ImageFile
 
     /// <summary>
     /// Decodes for a model that only needs <paramref name="minSide"/> pixels a side: a JPEG is decoded at the smallest
-    /// eighth of its size (libjpeg's DCT scaling, 1/8 ... 8/8) that keeps both sides at least that long, so a
-    /// 640x480 photo for a 128 model costs a 240x180 decode; other formats decode whole. Limits and errors as
-    /// <see cref="Decode(byte[], string, ImageLimits?)"/>; the photo's own upright size comes back beside the
-    /// pixels, for answers at that size.
+    /// eighth of its size (libjpeg's DCT scaling, 1/8 ... 8/8) that keeps both sides at least that long (a 640x480
+    /// photo with <paramref name="minSide"/> 128 costs a 240x180 decode); other formats, and 0, decode whole. Limits
+    /// and errors as <see cref="Decode(byte[], string, ImageLimits?)"/>; the photo's own upright size comes back
+    /// beside the pixels, for answers at that size.
     /// </summary>
     public static ReducedImage DecodeAtLeast(byte[] bytes, string name, int minSide, ImageLimits? limits = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(minSide, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(minSide);
         return Decode(bytes, name, limits ?? ImageLimits.Default, minSide);
     }
 
