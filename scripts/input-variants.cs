@@ -1,0 +1,122 @@
+#:project ../src/MobileUNet/MobileUNet.csproj
+#:property TreatWarningsAsErrors=false
+#:property PublishAot=false
+// One model, one dataset, four ways of making the model's input: what the
+// numbers in models/person.md ("Tried at inference") and the README's serve section come from.
+//   predict    the photo decoded whole, shrunk with the two-tap bilinear every path uses (eval's own numbers)
+//   reduced    a JPEG decoded at a reduced scale, no less than twice the input a side, then the same shrink (serve)
+//   antialias  decoded whole, shrunk with a triangle filter widened to the scale (as PIL's bilinear): not adopted
+//   flip       predict's input, averaged with the prediction of its mirror image: not adopted
+// Each mask is drawn at the photo's size (threshold: the model's) and scored against the dataset's own labels
+// (the library's dataset readers: pixels a dataset ignores, VOC's borders, are not counted), as `eval` scores.
+//   dotnet run -c Release scripts/input-variants.cs -- DIR [model=person] [names.txt: only these stems]
+// DIR is folder pairs (DIR/images + DIR/masks) or a VOC layout (DIR/JPEGImages: person, class 15, as eval --voc).
+using MobileUNet.Data;
+using MobileUNet.Inference;
+
+var dir = args[0];
+var model = args.Length > 1 ? args[1] : "person";
+bool voc = Directory.Exists(Path.Combine(dir, "JPEGImages"));
+ISegmentationDataset dataset = voc ? new VocDataset(dir) : new FolderPairsDataset(dir);
+var photoDir = Path.Combine(dir, voc ? "JPEGImages" : "images");
+var keep = args.Length > 2 ? File.ReadAllLines(args[2]).Select(l => l.Trim()).Where(l => l.Length > 0).ToHashSet() : null;
+using var segmenter = ModelSource.Parse(model).Open(new RuntimeOptions());
+int s = segmenter.Spec.InputSize;
+string[] variants = ["predict", "reduced", "antialias", "flip"];
+var perImage = new double[variants.Length];
+long[] intersection = new long[variants.Length], union = new long[variants.Length];
+int count = 0;
+
+for (int index = 0; index < dataset.Count; index++)
+{
+    var sample = dataset.Load(index);
+    if (keep is not null && !keep.Contains(sample.Name)) continue;
+    count++;
+    var path = Directory.GetFiles(photoDir, sample.Name + ".*").Single(ImageFile.IsImage);
+    var bytes = File.ReadAllBytes(path);
+    var whole = sample.Image;
+    var small = whole.Resize(s, s).Pixels;
+    var probabilities = new[]
+    {
+        Segment(small),
+        Segment(ImageFile.DecodeAtLeast(bytes, path, 2 * s).Pixels.Resize(s, s).Pixels),
+        Segment(Triangle(whole, s)),
+        FlipAveraged(small),
+    };
+    for (int v = 0; v < variants.Length; v++)
+    {
+        var mask = ImageSegmentation.MaskBytes(probabilities[v], s, whole.Width, whole.Height, segmenter.Threshold);
+        long both = 0, either = 0;
+        for (int i = 0; i < mask.Length; i++)
+        {
+            byte label = sample.Mask.Labels[i];
+            if (label == Mask.Ignore) continue;
+            bool t = label == Mask.Foreground, p = mask[i] > 0;
+            if (t && p) both++;
+            if (t || p) either++;
+        }
+        perImage[v] += either == 0 ? 1 : (double)both / either;
+        intersection[v] += both;
+        union[v] += either;
+    }
+}
+Console.WriteLine($"{model} on {dir} ({count} photos), mean IoU / pooled IoU:");
+for (int v = 0; v < variants.Length; v++)
+    Console.WriteLine($"  {variants[v],-10} {perImage[v] / count:0.0000} / {(double)intersection[v] / union[v]:0.0000}");
+
+float[] Segment(byte[] rgba)
+{
+    var p = new float[s * s];
+    segmenter.Segment(rgba, 4, p);
+    return p;
+}
+
+float[] FlipAveraged(byte[] rgba)
+{
+    var mirrored = new byte[rgba.Length];
+    for (int y = 0; y < s; y++)
+        for (int x = 0; x < s; x++)
+            rgba.AsSpan((y * s + s - 1 - x) * 4, 4).CopyTo(mirrored.AsSpan((y * s + x) * 4, 4));
+    var a = Segment(rgba);
+    var b = Segment(mirrored);
+    for (int y = 0; y < s; y++)
+        for (int x = 0; x < s; x++)
+            a[y * s + x] = 0.5f * (a[y * s + x] + b[y * s + s - 1 - x]);
+    return a;
+}
+
+// Separable triangle filter, half-pixel centres, support widened to the scale when shrinking; clamped borders.
+static byte[] Triangle(RgbaImage src, int size)
+{
+    var rows = Pass(src.Pixels.Select(b => (float)b).ToArray(), src.Width, src.Height, size, horizontal: true);
+    var both = Pass(rows, size, src.Height, size, horizontal: false);
+    return both.Select(v => (byte)Math.Clamp(v + 0.5f, 0f, 255f)).ToArray();
+}
+
+static float[] Pass(float[] pixels, int width, int height, int size, bool horizontal)
+{
+    int srcLength = horizontal ? width : height;
+    int outWidth = horizontal ? size : width, outHeight = horizontal ? height : size;
+    var result = new float[outWidth * outHeight * 4];
+    float scale = (float)srcLength / size, support = Math.Max(scale, 1f);
+    for (int o = 0; o < size; o++)
+    {
+        float centre = (o + 0.5f) * scale, total = 0;
+        var taps = new List<(int Index, float Weight)>();
+        for (int i = Math.Max(0, (int)MathF.Floor(centre - support)); i <= Math.Min(srcLength - 1, (int)MathF.Ceiling(centre + support)); i++)
+        {
+            float w = 1 - MathF.Abs(i + 0.5f - centre) / support;
+            if (w > 0) { taps.Add((i, w)); total += w; }
+        }
+        int lines = horizontal ? height : width;
+        for (int line = 0; line < lines; line++)
+            for (int c = 0; c < 4; c++)
+            {
+                float sum = 0;
+                foreach (var (i, w) in taps)
+                    sum += w * pixels[((horizontal ? line * width + i : i * width + line) * 4) + c];
+                result[((horizontal ? line * outWidth + o : o * outWidth + line) * 4) + c] = sum / total;
+            }
+    }
+    return result;
+}
