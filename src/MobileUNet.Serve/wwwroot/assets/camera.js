@@ -1,5 +1,8 @@
 // The camera page: MobileUNet runs in the browser through onnxruntime-web (WASM). One session, created once;
 // one input tensor reused every frame; requestVideoFrameCallback paces the loop to the camera.
+// A frame's pixels come from WebCodecs (VideoFrame.copyTo as RGBA) where the browser has it: measured in headless
+// Chromium 156 on 2 cores, 0.4 ms a 640x480 frame against 10.1 for drawImage + getImageData (median of 50 frames);
+// other browsers take the canvas path.
 // Pre-processing is the server's own (FrameOps.ResizeBilinear, half-pixel centres; Normalization.ToChw), so a
 // frame's mask here matches the server's mask for the same pixels (the browser test checks IoU >= 0.99).
 import * as ort from '/vendor/ort/ort.wasm.min.mjs';
@@ -14,9 +17,12 @@ const bgFile = document.getElementById('bgFile');
 
 // What a test (or a curious person in the console) reads: FPS and the mask of one known frame.
 // frameMs: one frame's whole work, and stageMs its parts (grab: the frame's pixels; pre: resize and normalise;
-// model; compose: mask and picture); the rest of a frame period is waiting for the camera.
+// model; compose: mask and picture); the rest of a frame period is waiting for the camera. medianMs: the same
+// and the frame period (period), medians of the last 60 frames, refreshed every 30 (one frame's figures are noisy).
 const state = window.mobileunet = { ready: false, error: null, fps: 0, frames: 0, inferenceMs: 0, frameMs: 0,
-  stageMs: { grab: 0, pre: 0, model: 0, compose: 0 }, threads: 0, known: null };
+  stageMs: { grab: 0, pre: 0, model: 0, compose: 0 }, medianMs: null, threads: 0, grabber: null, known: null };
+const stages = ['grab', 'pre', 'model', 'compose', 'frame', 'period'];
+const history = Object.fromEntries(stages.map(k => [k, new Float64Array(60)]));
 const knownFrame = Number(params.get('known') ?? 10);
 // With serve --api-key, open /camera?key=KEY once: the key is kept in this browser and sent with the API calls.
 if (params.get('key')) localStorage.setItem('mobileunet.key', params.get('key'));
@@ -87,7 +93,11 @@ async function main() {
   const info = await (await get('/v1/model')).json();
   const S = info.input_size, threshold = info.threshold;
   const { mean, std } = info.normalization;
-  const threads = Number(params.get('threads') ?? (self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1));
+  // One core is left to the browser, which decodes and presents the camera's frames beside us: on 2 cores, two WASM
+  // threads made the model no faster and cost frames (26.5-27.6 FPS from a 30 FPS camera against 29.9 with one,
+  // headless Chromium, README "Measured"). ?threads=N overrides.
+  const cores = navigator.hardwareConcurrency || 1;
+  const threads = Number(params.get('threads') ?? (self.crossOriginIsolated ? Math.max(1, Math.min(4, cores - 1)) : 1));
   ort.env.wasm.wasmPaths = '/vendor/ort/';
   ort.env.wasm.numThreads = threads;
   state.threads = threads;
@@ -102,6 +112,10 @@ async function main() {
   view.width = W; view.height = H;
   const viewCtx = view.getContext('2d');
   const grab = new OffscreenCanvas(W, H), grabCtx = grab.getContext('2d', { willReadFrequently: true });
+  // The frame's RGBA pixels, reused every frame; the model and the picture both start from them.
+  const frameImage = new ImageData(W, H), pixels = frameImage.data;
+  let webCodecs = typeof VideoFrame === 'function' && typeof VideoFrame.prototype.copyTo === 'function';
+  state.grabber = webCodecs ? 'webcodecs' : 'canvas';
   // The background blur runs at a quarter of the size (a 16th of the pixels) and is scaled back up: the same look,
   // measured in headless Chromium on a busy 2-core machine, compose went from 17.2 to 8.4 ms a frame (one run each).
   const blurred = new OffscreenCanvas(Math.ceil(W / 4), Math.ceil(H / 4)), blurCtx = blurred.getContext('2d');
@@ -127,8 +141,7 @@ async function main() {
     busy = true;
     const start = performance.now();
     try {
-      grabCtx.drawImage(video, 0, 0, W, H);
-      const pixels = grabCtx.getImageData(0, 0, W, H).data;
+      await grabPixels();
       const grabbed = performance.now();
       if (W === S && H === S) small.set(pixels); else resizeBytes(pixels, W, 4, small, S, S, xTaps, yTaps);
       for (let i = 0, n = S * S; i < n; i++) {
@@ -149,15 +162,38 @@ async function main() {
       state.frameMs = end - start;
       const ms = t => Math.round(t * 10) / 10;
       state.stageMs = { grab: ms(grabbed - start), pre: ms(t0 - grabbed), model: ms(t1 - t0), compose: ms(end - t1) };
+      const now = performance.now(), slot = state.frames % 60;
+      history.grab[slot] = grabbed - start; history.pre[slot] = t0 - grabbed; history.model[slot] = t1 - t0;
+      history.compose[slot] = end - t1; history.frame[slot] = end - start; history.period[slot] = now - last;
       state.frames++;
+      if (state.frames % 30 === 0 && state.frames >= 60)
+        state.medianMs = Object.fromEntries(stages.map(k => [k, ms(history[k].slice().sort()[30])]));
       if (state.frames === knownFrame) recordKnown(pixels, probability);
-      const now = performance.now();
       state.fps = state.fps ? state.fps * 0.9 + 100 / (now - last) : 1000 / (now - last);
       last = now;
       hud.textContent = `${state.fps.toFixed(1)} FPS · model ${state.inferenceMs.toFixed(1)} ms · ${S}x${S} · wasm ${threads} thread${threads > 1 ? 's' : ''}`;
     } catch (e) { fail(e); } finally { busy = false; }
     next(frame);
   };
+
+  /** The current video frame into `pixels`, and into the grab canvas that compose draws from. */
+  async function grabPixels() {
+    if (webCodecs) {
+      const frame = new VideoFrame(video);
+      try {
+        if (frame.displayWidth === W && frame.displayHeight === H) {
+          await frame.copyTo(pixels, { format: 'RGBA' });
+          grabCtx.putImageData(frameImage, 0, 0);
+          return;
+        }
+      } catch { /* a browser whose copyTo cannot convert to RGBA */ }
+      finally { frame.close(); }
+      webCodecs = false; // or a frame of another size than the stream's first: the canvas path from now on
+      state.grabber = 'canvas';
+    }
+    grabCtx.drawImage(video, 0, 0, W, H);
+    pixels.set(grabCtx.getImageData(0, 0, W, H).data);
+  }
 
   function compose(W, H) {
     viewCtx.filter = 'none';
