@@ -109,9 +109,12 @@ public class DataSettings : CommandSettings
         return null;
     }
 
-    /// <summary>Training stream and validation set: composites and seeded validation composites, or a dataset split 9:1.</summary>
-    public (ITrainingSource Source, ISegmentationDataset Validation) TrainingData(int size)
+    /// <summary>Training stream and validation set: composites and seeded validation composites, or a dataset split 9:1.
+    /// Real photos (the dataset, or --mix) are augmented with <paramref name="realPhotos"/> (default
+    /// <see cref="AugmentOptions.RealPhotos"/>).</summary>
+    public (ITrainingSource Source, ISegmentationDataset Validation) TrainingData(int size, AugmentOptions? realPhotos = null)
     {
+        realPhotos ??= AugmentOptions.RealPhotos;
         var dataset = Dataset();
         if (dataset is null)
         {
@@ -120,11 +123,11 @@ public class DataSettings : CommandSettings
             var synth = Synthesizer(size);
             ITrainingSource composites = new SynthTrainingSource(synth.With(SynthOptions.Training));
             if (Mix is not null)
-                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix, MixTargets == MixTargets.Soft ? new ForegroundRule.SoftProbability() : null), size, AugmentOptions.RealPhotos), MixShare));
+                composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix, MixTargets == MixTargets.Soft ? new ForegroundRule.SoftProbability() : null), size, realPhotos), MixShare));
             return (composites, new SynthValidationSet(synth, ValCount, ValSeed));
         }
         var (train, val) = SubsetDataset.Split(dataset);
-        return (new AugmentedDatasetSource(train, size, AugmentOptions.RealPhotos), val);
+        return (new AugmentedDatasetSource(train, size, realPhotos), val);
     }
 }
 

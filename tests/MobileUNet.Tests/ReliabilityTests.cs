@@ -283,8 +283,19 @@ public class ReliabilityTests
     [InlineData("sweep", "--lr", "-1")]
     [InlineData("demo", "--epochs", "0")]
     [InlineData("train", "--step-every", "0")]
+    [InlineData("train", "--zoom", "1.6,0.9")]
+    [InlineData("train", "--zoom", "1.2")]
+    [InlineData("train", "--rotation", "-5")]
     public void Training_schedule_errors_name_the_flag(string command, string flag, string value) =>
         AssertOneLineError(Cli.Run(command, flag, value), flag, 2);
+
+    [Fact]
+    public void Train_zoom_and_rotation_set_the_real_photo_augmentation_and_default_to_it()
+    {
+        Assert.Equal(AugmentOptions.RealPhotos, new MobileUNet.Cli.Commands.TrainCommand.Settings().RealPhotoAugmentation());
+        var light = new MobileUNet.Cli.Commands.TrainCommand.Settings { Zoom = "0.95, 1.15", Rotation = 8 }.RealPhotoAugmentation();
+        Assert.Equal(AugmentOptions.RealPhotos with { MinZoom = 0.95, MaxZoom = 1.15, MaxRotationDegrees = 8 }, light);
+    }
 
     [Fact]
     public void The_library_names_its_properties_not_the_cli_flags()

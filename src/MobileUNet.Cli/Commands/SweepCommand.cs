@@ -146,7 +146,7 @@ public sealed class SweepCommand : Command<SweepCommand.Settings>
                         current.Description = TrainingView.Describe(t);
                     }
                 });
-                doc = Sweep.Run(plan, settings.TrainingData, output, progress, cancellationToken);
+                doc = Sweep.Run(plan, size => settings.TrainingData(size), output, progress, cancellationToken);
                 overall.Value = overall.MaxValue;
                 current.Value = current.MaxValue;
             });

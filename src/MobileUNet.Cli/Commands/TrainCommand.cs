@@ -89,6 +89,16 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/) or a TF.js weights manifest (.json, shards beside it). Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md). Default none: from scratch.")]
         public string? EncoderWeights { get; init; }
 
+        [CommandOption("--zoom <MIN,MAX>")]
+        [Description("Real photos (--data, --voc, --lfw-*, --mix): the scale-crop's zoom range, 1 = the whole photo's shorter side, 2 = half of it. Default 0.9,1.6.")]
+        [DefaultValue("0.9,1.6")]
+        public string Zoom { get; init; } = "0.9,1.6";
+
+        [CommandOption("--rotation <DEGREES>")]
+        [Description("Real photos: the largest random rotation, either way. Default 15.")]
+        [DefaultValue(15.0)]
+        public double Rotation { get; init; } = 15;
+
         [CommandOption("--resume")]
         [Description("Continue the run in --output from its last finished epoch.")]
         public bool Resume { get; init; }
@@ -100,7 +110,28 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null,
             Limits.RangeError("--step-every", StepEvery, 1, Limits.MaxEpochs),
             TrainOptions.StartingWeightsError(Init, EncoderWeights, "--init", "--encoder-weights"),
+            ZoomRange(Zoom, out _, out _),
+            Rotation is >= 0 and <= 180 ? null : FormattableString.Invariant($"--rotation must be 0..180 degrees, got {Rotation}."),
         ]);
+
+        /// <summary>How real photos are augmented: <see cref="AugmentOptions.RealPhotos"/> with --zoom and --rotation.</summary>
+        public AugmentOptions RealPhotoAugmentation()
+        {
+            ZoomRange(Zoom, out var min, out var max);
+            return AugmentOptions.RealPhotos with { MinZoom = min, MaxZoom = max, MaxRotationDegrees = Rotation };
+        }
+
+        static string? ZoomRange(string text, out double min, out double max)
+        {
+            min = max = 1;
+            var parts = text.Split(',', StringSplitOptions.TrimEntries);
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.NumberStyles.Float, inv, out min)
+                                  || !double.TryParse(parts[1], System.Globalization.NumberStyles.Float, inv, out max))
+                return $"--zoom takes MIN,MAX (for example 0.9,1.6), got '{text}'.";
+            return min is >= 0.25 and <= 4 && max >= min && max <= 4 ? null
+                : FormattableString.Invariant($"--zoom must satisfy 0.25 <= MIN <= MAX <= 4, got {min},{max}.");
+        }
 
         public TrainOptions ToOptions() => new()
         {
@@ -131,7 +162,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             throw new InvalidOperationException($"{Path.Combine(settings.Out, Checkpoint.Last)}: the run folder already holds a checkpoint; pass --resume to continue it or choose another output folder.");
         var options = settings.ToOptions();
         options.Validate();
-        var (source, validation) = settings.TrainingData(options.Spec.InputSize);
+        var (source, validation) = settings.TrainingData(options.Spec.InputSize, settings.RealPhotoAugmentation());
         AnsiConsole.MarkupLineInterpolated($"training {options.Spec.Label} on {source.Description}; validating on {validation.Description}");
         if (settings.Resume && File.Exists(Path.Combine(settings.Out, Checkpoint.Last)))
             AnsiConsole.MarkupLineInterpolated($"resuming after epoch {Checkpoint.ReadState(Path.Combine(settings.Out, Checkpoint.Last)).Epoch}");
