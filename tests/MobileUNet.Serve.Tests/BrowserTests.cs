@@ -61,6 +61,8 @@ public class BrowserTests(ITestOutputHelper output)
         Assert.True(either > w * h / 100, "the known frame's mask is (nearly) empty: nothing to compare");
         Assert.True(iou >= 0.99, $"IoU {iou:0.0000} < 0.99");
         Assert.True(fps > 0);
+        // Chromium converts camera frames to RGBA in VideoFrame.copyTo: the page must take that path, not the canvas.
+        Assert.Equal("webcodecs", state["grabber"]!.GetValue<string>());
     }
 
     /// <summary>The demo photo (a real person, 512x512) scaled to 640x640 and cut to 640x480, 3 s at 30 FPS, as y4m.</summary>

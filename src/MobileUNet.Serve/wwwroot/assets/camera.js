@@ -113,7 +113,7 @@ async function main() {
   const viewCtx = view.getContext('2d');
   const grab = new OffscreenCanvas(W, H), grabCtx = grab.getContext('2d', { willReadFrequently: true });
   // The frame's RGBA pixels, reused every frame; the model and the picture both start from them.
-  const frameImage = new ImageData(W, H), pixels = frameImage.data;
+  const frameImage = new ImageData(W, H), pixels = frameImage.data, asRgba = { format: 'RGBA' };
   let webCodecs = typeof VideoFrame === 'function' && typeof VideoFrame.prototype.copyTo === 'function';
   state.grabber = webCodecs ? 'webcodecs' : 'canvas';
   // The background blur runs at a quarter of the size (a 16th of the pixels) and is scaled back up: the same look,
@@ -181,10 +181,14 @@ async function main() {
     if (webCodecs) {
       const frame = new VideoFrame(video);
       try {
-        if (frame.displayWidth === W && frame.displayHeight === H) {
-          await frame.copyTo(pixels, { format: 'RGBA' });
-          grabCtx.putImageData(frameImage, 0, 0);
-          return;
+        // A browser that does not know copyTo's `format` ignores it (an unknown dictionary member) and would copy the
+        // camera's own planes (I420, NV12) without a word: only one tightly packed RGBA plane is taken.
+        if (frame.displayWidth === W && frame.displayHeight === H && frame.allocationSize(asRgba) === pixels.length) {
+          const planes = await frame.copyTo(pixels, asRgba);
+          if (planes.length === 1 && planes[0].offset === 0 && planes[0].stride === W * 4) {
+            grabCtx.putImageData(frameImage, 0, 0);
+            return;
+          }
         }
       } catch { /* a browser whose copyTo cannot convert to RGBA */ }
       finally { frame.close(); }
