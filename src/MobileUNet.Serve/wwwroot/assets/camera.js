@@ -1,8 +1,8 @@
 // The camera page: MobileUNet runs in the browser through onnxruntime-web (WASM). One session, created once;
 // one input tensor reused every frame; requestVideoFrameCallback paces the loop to the camera.
-// A frame's pixels come from WebCodecs (VideoFrame.copyTo as RGBA) where the browser has it: measured in headless
-// Chromium 156 on 2 cores, 0.4 ms a 640x480 frame against 10.1 for drawImage + getImageData (median of 50 frames);
-// other browsers take the canvas path.
+// A frame's pixels come from WebCodecs (VideoFrame.copyTo as RGBA) where the browser has it: in headless Chromium 156
+// on 2 cores, 0.5 ms a 640x480 frame against 11 for drawImage + getImageData (scripts/camera-grab/run.sh, median of
+// 50 frames); other browsers take the canvas path.
 // Pre-processing is the server's own (FrameOps.ResizeBilinear, half-pixel centres; Normalization.ToChw), so a
 // frame's mask here matches the server's mask for the same pixels (the browser test checks IoU >= 0.99).
 import * as ort from '/vendor/ort/ort.wasm.min.mjs';
