@@ -62,6 +62,23 @@ public class LossTests
     }
 
     [Fact]
+    public void Dice_per_image_averages_each_images_own_dice_by_hand()
+    {
+        Torch.EnsureReady();
+        using var scope = NewDisposeScope();
+        // Image 0: two pixels at p = 0.5, truth 1 and 0 (Dice (2*0.5 + 1) / (1 + 1 + 1) = 2/3). Image 1: no truth, two
+        // pixels at p = 0.5 (Dice (0 + 1) / (1 + 0 + 1) = 1/2). Pooled: (2*0.5 + 1) / (2 + 1 + 1) = 1/2.
+        var logits = zeros(2, 1, 1, 2);
+        var target = tensor(new float[] { 1, 0, 0, 0 }, [2, 1, 1, 2]);
+        var valid = ones(2, 1, 1, 2);
+        Assert.Equal((2.0 / 3 + 1.0 / 2) / 2, SegmentationLoss.BceDice(logits, target, valid, DiceOver.Image).Dice.item<float>(), 5);
+        Assert.Equal(1.0 / 2, SegmentationLoss.BceDice(logits, target, valid, DiceOver.Batch).Dice.item<float>(), 5);
+        // One image: the two are the same.
+        Assert.Equal(SegmentationLoss.BceDice(logits[..1], target[..1], valid[..1], DiceOver.Batch).Total.item<float>(),
+                     SegmentationLoss.BceDice(logits[..1], target[..1], valid[..1], DiceOver.Image).Total.item<float>(), 6);
+    }
+
+    [Fact]
     public void Loss_is_lower_for_a_better_prediction()
     {
         Torch.EnsureReady();

@@ -64,6 +64,11 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(5)]
         public int StepEvery { get; init; } = 5;
 
+        [CommandOption("--dice <OVER>")]
+        [Description("The loss's Dice term: Batch (the batch's pixels pooled) or Image (each image's, averaged: small foregrounds weigh as much as large ones). Default Batch.")]
+        [DefaultValue(DiceOver.Batch)]
+        public DiceOver Dice { get; init; } = DiceOver.Batch;
+
         [CommandOption("--seed <SEED>")]
         [DefaultValue(1L)]
         public long Seed { get; init; } = 1;
@@ -145,6 +150,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Schedule = Schedule,
             StepEveryEpochs = StepEvery,
             Seed = Seed,
+            Dice = Dice,
             Threads = Threads ?? Environment.ProcessorCount,
             TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
             InitWeights = Init is null ? null : ModelSource.Parse(Init).TrainableWeights(),

@@ -15,7 +15,9 @@ internal static class SegmentationLoss
     /// <param name="logits">[N,1,S,S]</param>
     /// <param name="target">[N,1,S,S] 0/1</param>
     /// <param name="valid">[N,1,S,S] 1 where the pixel counts, 0 where ignored</param>
-    public static Parts BceDice(Tensor logits, Tensor target, Tensor valid, double smooth = 1.0)
+    /// <param name="over">Dice of the batch's pooled pixels, or of each image, averaged (an image with no foreground
+    /// then scores (1 + 0) / (sum p + 1): it is pushed to predict none)</param>
+    public static Parts BceDice(Tensor logits, Tensor target, Tensor valid, DiceOver over = DiceOver.Batch, double smooth = 1.0)
     {
         // Every scalar operand held, alpha included (HeldScalars: an implicit one can be freed mid-call).
         Scalar one = Model.HeldScalars.One, two = Model.HeldScalars.Two;
@@ -24,7 +26,9 @@ internal static class SegmentationLoss
         var bce = nn.functional.binary_cross_entropy_with_logits(logits, target, weight: valid, reduction: nn.Reduction.Sum) / count;
         var p = logits.sigmoid() * valid;
         var t = target * valid;
-        var dice = (p * t).sum().mul(two).add(smoothing, one) / p.sum().add(t.sum(), one).add(smoothing, one);
+        var dice = over == DiceOver.Image
+            ? ((p * t).sum([1, 2, 3]).mul(two).add(smoothing, one) / p.sum([1, 2, 3]).add(t.sum([1, 2, 3]), one).add(smoothing, one)).mean()
+            : (p * t).sum().mul(two).add(smoothing, one) / p.sum().add(t.sum(), one).add(smoothing, one);
         return new Parts(bce.add(dice.neg().add(one, one), one), bce, dice);
     }
 }

@@ -11,6 +11,11 @@ public enum OptimizerKind { Adam, Sgd }
 [JsonConverter(typeof(JsonStringEnumConverter<ScheduleKind>))]
 public enum ScheduleKind { Cosine, Step, Constant }
 
+/// <summary>What the loss's Dice term scores: the batch's pixels pooled, or each image on its own (then averaged),
+/// which weighs an image with a small foreground as much as one with a large one, as a per-image mean IoU does.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<DiceOver>))]
+public enum DiceOver { Batch, Image }
+
 /// <summary>Everything that decides a training run; recorded in the checkpoint so a resume can check it matches.</summary>
 public sealed record TrainOptions
 {
@@ -29,6 +34,8 @@ public sealed record TrainOptions
     /// <summary>Warm-up steps at the start (linear ramp), which keeps Adam's first updates from wrecking BN statistics.</summary>
     public int WarmupSteps { get; init; } = 20;
     public long Seed { get; init; } = 1;
+    /// <summary>The Dice term over the batch (default) or per image (<see cref="DiceOver"/>).</summary>
+    public DiceOver Dice { get; init; } = DiceOver.Batch;
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>
     /// Wall-clock budget: after epoch 2 the epoch count is refitted to it (up or down), and no epoch starts that

@@ -170,7 +170,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             using var scope = NewDisposeScope();
             var (images, target, valid) = Batch.ToTensors(samples, s, normalization);
             using var logits = model.forward(images);
-            var parts = SegmentationLoss.BceDice(logits, target, valid);
+            var parts = SegmentationLoss.BceDice(logits, target, valid, options.Dice);
             double loss = parts.Total.item<float>();
             if (!double.IsFinite(loss))
                 throw new TrainingDivergedException($"loss became {loss} at epoch {epoch}, step {i + 1} (learning rate {lr:G3}); stopped, the last finished epoch's checkpoint is kept. Try a lower learning rate.");
@@ -206,7 +206,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
             using var scope = NewDisposeScope();
             var (images, target, valid) = Batch.ToTensors(samples, s, normalization);
             using var logits = model.forward(images);
-            lossSum += SegmentationLoss.BceDice(logits, target, valid).Total.item<float>();
+            lossSum += SegmentationLoss.BceDice(logits, target, valid, options.Dice).Total.item<float>();
             batches++;
             var probabilities = logits.sigmoid().contiguous().data<float>().ToArray();
             for (int k = 0; k < count; k++)
