@@ -11,6 +11,17 @@ public static class OptionChecks
     public static ValidationResult Then(this ValidationResult first, params string?[] errors) =>
         first.Successful ? Result(errors) : first;
 
+    /// <summary>Exactly <paramref name="count"/> finite numbers, comma separated, invariant culture ("0.9,1.6").</summary>
+    public static bool TryNumbers(string text, int count, out double[] values)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out values[i])
+                || !double.IsFinite(values[i])) return false;
+        return parts.Length == count;
+    }
+
     /// <summary>
     /// The training schedule's flags, checked up front: <see cref="Training.TrainOptions.Validate"/> checks the
     /// same bounds but names its properties, not these flags.

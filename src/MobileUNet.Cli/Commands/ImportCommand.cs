@@ -66,9 +66,8 @@ public sealed class ImportCommand : Command<ImportCommand.Settings>
 
     static float[] Triple(string text, string option, bool positive = false)
     {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries);
-        var values = parts.Select(p => float.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v) && (!positive || v > 0)
-            ? v : throw new ArgumentException($"{option} {text}: expected three {(positive ? "positive " : "")}numbers R,G,B.")).ToArray();
-        return values.Length == 3 ? values : throw new ArgumentException($"{option} {text}: expected three numbers R,G,B.");
+        var values = OptionChecks.TryNumbers(text, 3, out var parsed) ? parsed.Select(v => (float)v).ToArray() : null;
+        return values is not null && values.All(v => float.IsFinite(v) && (!positive || v > 0)) ? values
+            : throw new ArgumentException($"{option} {text}: expected three {(positive ? "positive " : "")}numbers R,G,B.");
     }
 }

@@ -115,28 +115,22 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null,
             Limits.RangeError("--step-every", StepEvery, 1, Limits.MaxEpochs),
             TrainOptions.StartingWeightsError(Init, EncoderWeights, "--init", "--encoder-weights"),
-            ZoomRange(Zoom, out _, out _),
+            ZoomError(),
             Rotation is >= 0 and <= 180 ? null : FormattableString.Invariant($"--rotation must be 0..180 degrees, got {Rotation}."),
         ]);
 
         /// <summary>How real photos are augmented: <see cref="AugmentOptions.RealPhotos"/> with --zoom and --rotation.</summary>
         public AugmentOptions RealPhotoAugmentation()
         {
-            ZoomRange(Zoom, out var min, out var max);
-            return AugmentOptions.RealPhotos with { MinZoom = min, MaxZoom = max, MaxRotationDegrees = Rotation };
+            if (ZoomError() is { } error) throw new ArgumentException(error);
+            OptionChecks.TryNumbers(Zoom, 2, out var zoom);
+            return AugmentOptions.RealPhotos with { MinZoom = zoom[0], MaxZoom = zoom[1], MaxRotationDegrees = Rotation };
         }
 
-        static string? ZoomRange(string text, out double min, out double max)
-        {
-            min = max = 1;
-            var parts = text.Split(',', StringSplitOptions.TrimEntries);
-            var inv = System.Globalization.CultureInfo.InvariantCulture;
-            if (parts.Length != 2 || !double.TryParse(parts[0], System.Globalization.NumberStyles.Float, inv, out min)
-                                  || !double.TryParse(parts[1], System.Globalization.NumberStyles.Float, inv, out max))
-                return $"--zoom takes MIN,MAX (for example 0.9,1.6), got '{text}'.";
-            return min is >= 0.25 and <= 4 && max >= min && max <= 4 ? null
-                : FormattableString.Invariant($"--zoom must satisfy 0.25 <= MIN <= MAX <= 4, got {min},{max}.");
-        }
+        string? ZoomError() =>
+            !OptionChecks.TryNumbers(Zoom, 2, out var zoom) ? $"--zoom takes MIN,MAX (for example 0.9,1.6), got '{Zoom}'."
+            : zoom[0] is >= 0.25 and <= 4 && zoom[1] >= zoom[0] && zoom[1] <= 4 ? null
+            : FormattableString.Invariant($"--zoom must satisfy 0.25 <= MIN <= MAX <= 4, got {zoom[0]},{zoom[1]}.");
 
         public TrainOptions ToOptions() => new()
         {

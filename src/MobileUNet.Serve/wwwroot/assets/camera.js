@@ -114,8 +114,8 @@ async function main() {
   const grab = new OffscreenCanvas(W, H), grabCtx = grab.getContext('2d', { willReadFrequently: true });
   // The frame's RGBA pixels, reused every frame; the model and the picture both start from them.
   const frameImage = new ImageData(W, H), pixels = frameImage.data, asRgba = { format: 'RGBA' };
-  let webCodecs = typeof VideoFrame === 'function' && typeof VideoFrame.prototype.copyTo === 'function';
-  state.grabber = webCodecs ? 'webcodecs' : 'canvas';
+  // How frames are read: 'webcodecs' until a frame cannot be copied as RGBA, then 'canvas' for good.
+  state.grabber = typeof VideoFrame === 'function' && typeof VideoFrame.prototype.copyTo === 'function' ? 'webcodecs' : 'canvas';
   // The background blur runs at a quarter of the size (a 16th of the pixels) and is scaled back up: the same look,
   // measured in headless Chromium on a busy 2-core machine, compose went from 17.2 to 8.4 ms a frame (one run each).
   const blurred = new OffscreenCanvas(Math.ceil(W / 4), Math.ceil(H / 4)), blurCtx = blurred.getContext('2d');
@@ -178,7 +178,7 @@ async function main() {
 
   /** The current video frame into `pixels`, and into the grab canvas that compose draws from. */
   async function grabPixels() {
-    if (webCodecs) {
+    if (state.grabber === 'webcodecs') {
       const frame = new VideoFrame(video);
       try {
         // A browser that does not know copyTo's `format` ignores it (an unknown dictionary member) and would copy the
@@ -192,8 +192,7 @@ async function main() {
         }
       } catch { /* a browser whose copyTo cannot convert to RGBA */ }
       finally { frame.close(); }
-      webCodecs = false; // or a frame of another size than the stream's first: the canvas path from now on
-      state.grabber = 'canvas';
+      state.grabber = 'canvas'; // or a frame of another size than the stream's first: the canvas path from now on
     }
     grabCtx.drawImage(video, 0, 0, W, H);
     pixels.set(grabCtx.getImageData(0, 0, W, H).data);
