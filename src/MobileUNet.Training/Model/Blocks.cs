@@ -42,34 +42,10 @@ internal sealed class ConvBlock : NativeModule<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var c = UseNineTaps(x) ? NineTapConvolution(x) : conv.forward(x);
+        // Where oneDNN's dense kernels are wrong here (TorchCpuBackend), the convolution is composed of 1x1 ones.
+        using var c = ComposedConvolution.Active(x) ? ComposedConvolution.Dense3x3(x, conv.weight!, null, stride) : conv.forward(x);
         using var b = Norm.Forward(bn, c);
         return relu.forward(b);
-    }
-
-    // Where libtorch's oneDNN is off (TorchCpuBackend found it wrong), a 3x3 convolution falls to libtorch's
-    // im2col path, which is bound by its scalar im2col: b18 at alpha 0.5 / 128, batch 16 (32 -> 8 channels at
-    // 64x64) took 255-384 ms forward and ~900 ms forward + backward, more than the rest of the network together.
-    // The same convolution as nine 1x1 convolutions (fast GEMMs) over shifted views of the padded input took
-    // 23-37 ms forward and 210-320 ms with backward, equal to within float rounding (measured with 1 and 2
-    // threads, same process). Same weights, same result: the export and the summary never see the difference.
-    bool UseNineTaps(Tensor x) =>
-        stride == 1 && x.device_type == DeviceType.CPU && Platform.TorchCpuBackend.Status is { OneDnnEnabled: false };
-
-    Tensor NineTapConvolution(Tensor x)
-    {
-        long h = x.shape[2], w = x.shape[3];
-        using var scope = NewDisposeScope();
-        var padded = nn.functional.pad(x, [1, 1, 1, 1]);
-        var weight = conv.weight!;
-        Tensor? sum = null;
-        for (int dy = 0; dy < 3; dy++)
-            for (int dx = 0; dx < 3; dx++)
-            {
-                var tap = nn.functional.conv2d(padded.narrow(2, dy, h).narrow(3, dx, w), weight.narrow(2, dy, 1).narrow(3, dx, 1));
-                sum = sum is null ? tap : sum.add(tap, HeldScalars.One);
-            }
-        return sum!.MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)
@@ -141,11 +117,14 @@ internal sealed class UpBlock : NativeModule<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (transposed is not null) return transposed.forward(x);
+        // Where oneDNN's dense kernels are wrong here (TorchCpuBackend), both kinds are composed of 1x1 convolutions.
+        bool composed = ComposedConvolution.Active(x);
+        if (transposed is not null)
+            return composed ? ComposedConvolution.Transposed2x2(x, transposed.weight!, transposed.bias) : transposed.forward(x);
         var mode = kind == Upsampling.BilinearConv ? InterpolationMode.Bilinear : InterpolationMode.Nearest;
         bool? alignCorners = kind == Upsampling.BilinearConv ? false : null;
         using var resized = nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: mode, align_corners: alignCorners);
-        return conv!.forward(resized);
+        return composed ? ComposedConvolution.Dense3x3(resized, conv!.weight!, conv.bias, 1) : conv!.forward(resized);
     }
 
     protected override void Dispose(bool disposing)

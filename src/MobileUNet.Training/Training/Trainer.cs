@@ -57,9 +57,9 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
 
     TrainResult RunLocked(string runDir, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel)
     {
-        // libtorch 2.10's oneDNN convolutions are wrong on this machine kind (forward values off, NaN input
-        // gradients at b18 in backward); EnsureLoadable's probe detects that and switches libtorch to its native
-        // kernels (TorchCpuBackend), which train cleanly.
+        // libtorch 2.10's oneDNN dense convolutions are wrong on this machine kind (forward values off, NaN input
+        // gradients at b18 in backward); EnsureLoadable's probe detects that, and the network then composes them
+        // from the 1x1 convolutions oneDNN gets right (TorchCpuBackend, Model.ComposedConvolution).
         TorchNativeLoader.EnsureLoadable();
         TorchNativeLoader.SetThreads(options.Threads);
         EnsureValidationHasForeground();
