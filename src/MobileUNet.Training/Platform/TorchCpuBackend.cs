@@ -7,11 +7,11 @@ namespace MobileUNet.Platform;
 /// <summary>What <see cref="TorchCpuBackend.Configure"/> found and chose for libtorch's CPU convolutions.</summary>
 /// <param name="OneDnnMaxError">Largest |float32 - float64| of the dense probe convolution with oneDNN on.</param>
 /// <param name="OneDnnEnabled">Whether libtorch may use oneDNN (mkldnn) for convolutions after the check.</param>
-/// <param name="ComposedConvolutions">Whether the network builds its dense 3x3 and transposed convolutions from
-/// 1x1 ones (Model.ComposedConvolution) because the dense probe failed.</param>
-/// <param name="PointwiseMaxError">Largest relative error, output and both gradients, of the 1x1 and depthwise
-/// probes with oneDNN on (0 when the dense probe passed and they were not needed).</param>
-internal sealed record TorchCpuStatus(double OneDnnMaxError, bool OneDnnEnabled, bool ComposedConvolutions, double PointwiseMaxError);
+/// <param name="ComposedConvolutions">Whether the network runs its dense 3x3 and transposed convolutions in the
+/// forms of Model.ComposedConvolution because the dense probe failed.</param>
+/// <param name="ComposedMaxError">Largest relative error, output and both gradients, of those forms and of the 1x1
+/// and depthwise convolutions with oneDNN on (0 when the dense probe passed and they were not needed).</param>
+internal sealed record TorchCpuStatus(double OneDnnMaxError, bool OneDnnEnabled, bool ComposedConvolutions, double ComposedMaxError);
 
 /// <summary>
 /// Settings of libtorch's CPU context that TorchSharp has no binding for, reached through its exported C++
@@ -63,27 +63,27 @@ internal static partial class TorchCpuBackend
             NativeLibrary.TryGetExport(handle, "_ZN2at7Context20setUserEnabledMkldnnEb", out setMkldnn);
         }
 
-        // libtorch 2.10's oneDNN float32 3x3 convolution returns wrong values on this machine kind (AVX-512
-        // Zen 4) when the input channel count is not a multiple of 16 at 32x32 and up: 60 -> 18 channels at
-        // 64x64 was off by up to ~3 against float64 (b18 at alpha 0.75 has 60 input channels), and a 2x2
-        // stride-2 transposed convolution's input gradient (60 <- 18 channels) by 30%. Its 1x1 and depthwise
-        // kernels were right at the same channel counts, forward and backward, and train the network 1.3-1.6x
-        // faster than libtorch's own kernels. So: probe the dense kernel; where it is wrong, the network composes
-        // its dense and transposed convolutions from 1x1 ones, and oneDNN stays on only if its 1x1 and depthwise
-        // kernels pass their own probe (else libtorch's own kernels, which are right, take everything).
+        // libtorch 2.10's oneDNN float32 dense convolutions return wrong values on this machine kind (AVX-512
+        // Zen 4) at some channel counts: 60 -> 18 channels at 64x64 was off by up to ~3 against float64 (b18 at
+        // alpha 0.75 has 60 input channels); b18's input gradient at alpha 0.5 (32 -> 8) by 74%. Padded to whole
+        // 16-channel blocks they are right, and its 1x1 and depthwise kernels are right as they are; with oneDNN
+        // the network trains 2.1x faster than with libtorch's own kernels. So: probe the plain dense kernel; where
+        // it is wrong, the network runs its dense and transposed convolutions in the forms of
+        // Model.ComposedConvolution, and oneDNN stays on only if those forms and the 1x1 and depthwise kernels pass
+        // their own probe (else libtorch's own kernels, which are right, take everything).
         double error = ProbeConvolutionError();
         bool compose = error > 1e-3, enabled = true;
-        double pointwiseError = 0;
+        double composedError = 0;
         if (compose)
         {
-            pointwiseError = ProbePointwiseAndDepthwiseError();
-            if (pointwiseError > 1e-4 && context != IntPtr.Zero && setMkldnn != IntPtr.Zero)
+            composedError = ProbeComposedError();
+            if (composedError > 1e-4 && context != IntPtr.Zero && setMkldnn != IntPtr.Zero)
             {
                 ((delegate* unmanaged<IntPtr, byte, void>)setMkldnn)(context, 0);
                 enabled = false;
             }
         }
-        Status = new TorchCpuStatus(error, enabled, compose, pointwiseError);
+        Status = new TorchCpuStatus(error, enabled, compose, composedError);
     }
 
     /// <summary>Max |float32 - float64| of a 60 -> 18 channel 3x3 convolution at 64x64 on smooth, RNG-free data.</summary>
@@ -102,29 +102,45 @@ internal static partial class TorchCpuBackend
 
     /// <summary>
     /// Largest relative error (against float64, which libtorch computes with its own kernels) of the output and
-    /// of the input and weight gradients of the convolutions the composed network hands to oneDNN: 1x1
-    /// (stride 1 and 2) and depthwise 3x3 (stride 1 and 2), at channel counts that are not multiples of 16.
-    /// Random data (smooth periodic data cancels in the gradients' sums, and float32 rounding then reads as error).
+    /// of the input and weight gradients of every convolution form the network uses when it composes
+    /// (Model.ComposedConvolution's dense and transposed forms, 1x1 and depthwise 3x3), at channel counts that
+    /// are not multiples of 16. Random data from a generator of its own (torch's global one is left alone;
+    /// smooth periodic data cancels in the gradients' sums, and float32 rounding then reads as error).
     /// </summary>
-    public static double ProbePointwiseAndDepthwiseError()
+    public static double ProbeComposedError()
     {
+        var cases = new (string Kind, long In, long Out, long Stride, long Size)[]
+        {
+            ("dense", 60, 18, 1, 64), ("dense", 32, 8, 1, 64), ("dense", 3, 16, 2, 128), ("transposed", 60, 18, 2, 32),
+            ("transposed", 18, 60, 2, 32), ("pointwise", 60, 18, 1, 64), ("depthwise", 60, 60, 1, 64), ("depthwise", 24, 24, 2, 64),
+        };
         double worst = 0;
         using var grad = enable_grad();
-        foreach (var (inChannels, outChannels, kernel, stride, size) in new (long, long, long, long, long)[]
-                 { (60, 18, 1, 1, 64), (18, 60, 1, 1, 64), (3, 16, 1, 2, 128), (60, 60, 3, 1, 64), (24, 24, 3, 2, 64) })
+        foreach (var (kind, inChannels, outChannels, stride, size) in cases)
         {
             using var scope = NewDisposeScope();
-            long groups = kernel == 3 ? inChannels : 1;
-            // A generator of its own, so the probe never moves torch's global random state.
             using var random = new Generator(7);
+            long[] weightShape = kind switch
+            {
+                "dense" => [outChannels, inChannels, 3, 3],
+                "transposed" => [inChannels, outChannels, 2, 2],
+                "pointwise" => [outChannels, inChannels, 1, 1],
+                _ => [outChannels, 1, 3, 3],
+            };
             var x64 = randn([2, inChannels, size, size], ScalarType.Float64, generator: random);
-            var w64 = randn([outChannels, inChannels / groups, kernel, kernel], ScalarType.Float64, generator: random);
+            var w64 = randn(weightShape, ScalarType.Float64, generator: random);
             Tensor? upstream64 = null;
             (Tensor Y, Tensor Gx, Tensor Gw) Run(ScalarType type)
             {
                 var x = x64.to(type).detach().requires_grad_(true);
                 var w = w64.to(type).detach().requires_grad_(true);
-                var y = nn.functional.conv2d(x, w, strides: [stride, stride], padding: [kernel / 2, kernel / 2], groups: groups);
+                var y = kind switch
+                {
+                    "dense" => Model.ComposedConvolution.Dense3x3(x, w, null, stride),
+                    "transposed" => Model.ComposedConvolution.Transposed2x2(x, w, null),
+                    "pointwise" => nn.functional.conv2d(x, w),
+                    _ => nn.functional.conv2d(x, w, strides: [stride, stride], padding: [1, 1], groups: inChannels),
+                };
                 var upstream = (upstream64 ??= randn(y.shape, ScalarType.Float64, generator: random)).to(type);
                 y.mul(upstream).sum().backward();
                 return (y.detach(), x.grad!, w.grad!);

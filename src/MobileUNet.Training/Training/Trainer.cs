@@ -58,8 +58,8 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
     TrainResult RunLocked(string runDir, bool resume, IProgress<TrainProgress>? progress, CancellationToken cancel)
     {
         // libtorch 2.10's oneDNN dense convolutions are wrong on this machine kind (forward values off, NaN input
-        // gradients at b18 in backward); EnsureLoadable's probe detects that, and the network then composes them
-        // from the 1x1 convolutions oneDNN gets right (TorchCpuBackend, Model.ComposedConvolution).
+        // gradients at b18 in backward); EnsureLoadable's probe detects that, and the network then runs them in
+        // forms oneDNN gets right (TorchCpuBackend, Model.ComposedConvolution).
         TorchNativeLoader.EnsureLoadable();
         TorchNativeLoader.SetThreads(options.Threads);
         EnsureValidationHasForeground();
