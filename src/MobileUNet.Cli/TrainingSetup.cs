@@ -145,6 +145,8 @@ public static class TrainingView
                 var task = ctx.AddTask("starting", maxValue: (double)options.Epochs * options.StepsPerEpoch);
                 var progress = new SyncProgress<TrainProgress>(p =>
                 {
+                    // --minutes refits the number of epochs as it goes, so the bar's length follows the plan.
+                    task.MaxValue = (double)p.Epochs * p.StepsPerEpoch;
                     task.Value = (p.Epoch - 1) * (double)p.StepsPerEpoch + p.Step;
                     task.Description = Describe(p);
                 });
