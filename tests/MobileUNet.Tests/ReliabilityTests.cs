@@ -286,6 +286,8 @@ public class ReliabilityTests
     [InlineData("train", "--zoom", "1.6,0.9")]
     [InlineData("train", "--zoom", "1.2")]
     [InlineData("train", "--rotation", "-5")]
+    [InlineData("train", "--alpha-up", "0")]
+    [InlineData("train", "--alpha-up", "1.5")]
     public void Training_schedule_errors_name_the_flag(string command, string flag, string value) =>
         AssertOneLineError(Cli.Run(command, flag, value), flag, 2);
 
@@ -295,6 +297,15 @@ public class ReliabilityTests
         Assert.Equal(AugmentOptions.RealPhotos, new MobileUNet.Cli.Commands.TrainCommand.Settings().RealPhotoAugmentation());
         var light = new MobileUNet.Cli.Commands.TrainCommand.Settings { Zoom = "0.95, 1.15", Rotation = 8 }.RealPhotoAugmentation();
         Assert.Equal(AugmentOptions.RealPhotos with { MinZoom = 0.95, MaxZoom = 1.15, MaxRotationDegrees = 8 }, light);
+    }
+
+    [Fact]
+    public void Train_alpha_up_widens_only_the_decoder_and_defaults_to_alpha()
+    {
+        Assert.Equal(new ModelSpec(0.5, 128), new MobileUNet.Cli.Commands.TrainCommand.Settings().ToOptions().Spec);
+        var wide = new MobileUNet.Cli.Commands.TrainCommand.Settings { AlphaUp = 1 }.ToOptions().Spec;
+        Assert.Equal((0.5, 1.0, 128), (wide.Alpha, wide.AlphaUp, wide.InputSize));
+        Assert.Equal(256, wide.U(512));
     }
 
     [Fact]

@@ -18,6 +18,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(0.5)]
         public double Alpha { get; init; } = 0.5;
 
+        [CommandOption("--alpha-up <ALPHA>")]
+        [Description("Decoder width multiplier in (0, 1]] (the 2017 original's alpha_up). Default: --alpha.")]
+        public double? AlphaUp { get; init; }
+
         [CommandOption("-s|--size <SIZE>")]
         [Description("Input size (multiple of 32).")]
         [DefaultValue(128)]
@@ -111,6 +115,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public override ValidationResult Validate() => base.Validate().Then(
         [
             ModelSpec.InputSizeError(Size, "--size"),
+            AlphaUp is { } up && !(up > 0 && up <= 1) ? FormattableString.Invariant($"--alpha-up must be in (0, 1], got {up}.") : null,
             .. OptionChecks.Schedule(Epochs, Steps, Batch, LearningRate, Threads),
             Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null,
             Limits.RangeError("--step-every", StepEvery, 1, Limits.MaxEpochs),
@@ -134,7 +139,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
         public TrainOptions ToOptions() => new()
         {
-            Spec = new ModelSpec(Alpha, Size, Upsampling),
+            Spec = new ModelSpec(Alpha, Size, Upsampling, AlphaUp),
             Epochs = Epochs,
             StepsPerEpoch = Steps,
             BatchSize = Batch,
