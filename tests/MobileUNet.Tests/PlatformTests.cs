@@ -89,9 +89,9 @@ public class TorchCpuBackendTests
         Assert.NotNull(status);
         // Whatever oneDNN did on this machine, the kernels left to the network must be right: the dense probe
         // passes, or the network uses the composed forms and they pass theirs.
-        Assert.True(TorchCpuBackend.ProbeConvolutionError() < 1e-3 || TorchCpuBackend.ProbeComposedError() < 1e-4, $"status {status}");
-        Assert.Equal(status!.OneDnnMaxError > 1e-3, status.ComposedConvolutions);
-        Assert.Equal(!status.ComposedConvolutions || status.ComposedMaxError <= 1e-4, status.OneDnnEnabled);
+        Assert.True(TorchCpuBackend.ProbeConvolutionError() < TorchCpuBackend.Tolerance || TorchCpuBackend.ProbeComposedError() < TorchCpuBackend.Tolerance, $"status {status}");
+        Assert.Equal(status!.DenseMaxError > TorchCpuBackend.Tolerance, status.ComposedConvolutions);
+        Assert.Equal(!status.ComposedConvolutions || status.ComposedMaxError <= TorchCpuBackend.Tolerance, status.OneDnnEnabled);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ internal sealed class ConvBlock : NativeModule<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        // Where oneDNN's dense kernels are wrong here (TorchCpuBackend), the convolution is composed of 1x1 ones.
+        // Where oneDNN's plain dense kernel is wrong here (TorchCpuBackend), in a form it gets right.
         using var c = ComposedConvolution.Active(x) ? ComposedConvolution.Dense3x3(x, conv.weight!, null, stride) : conv.forward(x);
         using var b = Norm.Forward(bn, c);
         return relu.forward(b);
@@ -117,7 +117,7 @@ internal sealed class UpBlock : NativeModule<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        // Where oneDNN's dense kernels are wrong here (TorchCpuBackend), both kinds are composed of 1x1 convolutions.
+        // Where oneDNN's plain dense kernels are wrong here (TorchCpuBackend), both kinds in forms it gets right.
         bool composed = ComposedConvolution.Active(x);
         if (transposed is not null)
             return composed ? ComposedConvolution.Transposed2x2(x, transposed.weight!, transposed.bias) : transposed.forward(x);
