@@ -31,7 +31,8 @@ public static class CliErrors
 
     /// <summary>
     /// The command-line remedy the library cannot name (its messages do not know the flags): the pixel limit's option,
-    /// or for an unknown option the nearest real one (edit distance at most 2), e.g. " Did you mean --precision?"
+    /// or for an unknown option the nearest real one (edit distance at most 2), e.g. " Did you mean --precision?", or,
+    /// for another command's option, that this one has no such option.
     /// </summary>
     static string Suggestion(Exception e)
     {
@@ -40,6 +41,8 @@ public static class CliErrors
         var match = System.Text.RegularExpressions.Regex.Match(e.Message, "Unknown option '([^']+)'");
         if (!match.Success) return "";
         var typed = match.Groups[1].Value;
+        // The names are every command's: an option another command has is not a typo to correct here.
+        if (OptionNames.Value.Contains(typed)) return $" This command has no --{typed}; its --help lists the options it takes.";
         var nearest = OptionNames.Value
             .Select(name => (Name: name, Distance: EditDistance(typed, name)))
             .Where(c => c.Distance <= Math.Max(1, Math.Min(2, typed.Length / 3)))

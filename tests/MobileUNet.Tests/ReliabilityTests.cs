@@ -261,6 +261,16 @@ public class ReliabilityTests
         AssertOneLineError(Cli.Run("train", "--bogus", "3"), "bogus", 2);
     }
 
+    [Fact]
+    public void Another_commands_option_is_refused_without_suggesting_itself()
+    {
+        var output = Path.Combine(TestData.TempDir(), "labels");
+        var r = Cli.Run("data", "label", "-m", TinyModel.Value, TestData.Voc, "-o", output, "--threads", "1");
+        AssertOneLineError(r, "This command has no --threads", 2);
+        Assert.DoesNotContain("Did you mean", r.Stderr);
+        Assert.False(Directory.Exists(output));
+    }
+
     // --- items 12-14: early, named errors for values and outputs ---
 
     [Theory]

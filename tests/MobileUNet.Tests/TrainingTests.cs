@@ -75,6 +75,37 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Encoder_weights_from_a_trained_model_start_the_encoder_under_a_fresh_wider_decoder()
+    {
+        Torch.EnsureReady();
+        var first = TestData.TempDir();
+        TinyTrainer(Tiny(1)).Run(first, resume: false);
+        var saved = Path.Combine(first, Checkpoint.Last);
+        var second = TestData.TempDir();
+        var wide = Tiny(1) with { Spec = Tiny(1).Spec with { AlphaUp = 0.5 }, EncoderWeights = saved, LearningRate = 1e-9, WarmupSteps = 1, Seed = 8 };
+        TinyTrainer(wide).Run(second, resume: false);
+        using var a = WeightsFile.Load(saved).Model;
+        using var b = WeightsFile.Load(Path.Combine(second, Checkpoint.Last)).Model;
+        using var fresh = new Model.MobileUNet(wide.Spec, wide.Seed);
+        var before = a.state_dict();
+        var after = b.state_dict();
+        foreach (var name in new[] { "encoder.b00.conv.weight", "encoder.b07.depthwise.weight", "encoder.b13.pointwise.weight" })
+            Assert.True(before[name].allclose(after[name], 1e-3, 1e-5), $"{name}: a near-zero learning rate keeps the trained encoder");
+        // The decoder is the other width, from the run's own seed, not the source's.
+        var kernels = after.Where(kv => kv.Key.StartsWith("decoder.", StringComparison.Ordinal) && kv.Value.dim() == 4).ToList();
+        Assert.Contains(kernels, kv => !kv.Value.shape.SequenceEqual(before[kv.Key].shape));
+        var init = fresh.state_dict();
+        foreach (var (name, kernel) in kernels)
+            Assert.True(init[name].allclose(kernel, 1e-3, 1e-5), $"{name} starts from the run's seed");
+
+        // Another encoder width, or a model trained on other input normalisation, is refused naming the file.
+        using var narrow = new Model.MobileUNet(new ModelSpec(0.5, 32));
+        Assert.Contains(saved, Assert.Throws<InvalidDataException>(() => WeightsFile.LoadEncoderInto(narrow, saved, Normalization.ImageNet)).Message);
+        using var same = new Model.MobileUNet(wide.Spec);
+        Assert.Contains("normalised", Assert.Throws<InvalidDataException>(() => WeightsFile.LoadEncoderInto(same, saved, Normalization.UnitRange)).Message);
+    }
+
+    [Fact]
     public void Resume_after_an_interruption_continues_with_identical_state()
     {
         Torch.EnsureReady();

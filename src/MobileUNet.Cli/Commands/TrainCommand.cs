@@ -94,8 +94,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [Description("Fine-tune: start from a shipped model (person, person-160, hair) or a saved .munet of the same alpha and upsampling (any size).")]
         public string? Init { get; init; }
 
-        [CommandOption("--encoder-weights <NAME|MANIFEST|NONE>")]
-        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/) or a TF.js weights manifest (.json, shards beside it). Width 1.0 fits --alpha 1; a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md). Default none: from scratch.")]
+        [CommandOption("--encoder-weights <NAME|PATH|NONE>")]
+        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/) or a TF.js weights manifest (.json, shards beside it); width 1.0 fits --alpha 1, a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md). Or from a trained model's encoder: a shipped model's name (person, hair) or a .munet of the same --alpha, its decoder left fresh (for another --alpha-up). Default none: from scratch.")]
         public string? EncoderWeights { get; init; }
 
         [CommandOption("--zoom <MIN,MAX>")]

@@ -54,6 +54,34 @@ internal static class WeightsFile
         return header;
     }
 
+    /// <summary>
+    /// Starts <paramref name="model"/>'s encoder from a trained model's (a .munet of the same encoder width), leaving its
+    /// decoder as initialised: a wider or narrower decoder (alpha_up) or another input size on an encoder that has
+    /// already learnt the task. The source must have been trained on the same input normalisation.
+    /// </summary>
+    public static void LoadEncoderInto(MobileUNet model, string path, Data.Normalization normalization)
+    {
+        var (source, header) = Load(path);
+        using (source)
+        {
+            if (header.Spec.Alpha != model.Spec.Alpha)
+                throw new InvalidDataException(FormattableString.Invariant($"{path}: its encoder is alpha {header.Spec.Alpha}, but the model is alpha {model.Spec.Alpha}; an encoder fits only its own width."));
+            var trainedOn = Training.Checkpoint.NormalizationOf(header);
+            if (trainedOn != normalization)
+                throw new InvalidDataException($"{path}: its encoder was trained on inputs normalised as {trainedOn.ToJson().ToJsonString()}, but this run uses {normalization.ToJson().ToJsonString()}.");
+            var target = model.Encoder.state_dict();
+            var from = source.Encoder.state_dict();
+            using var _ = TorchSharp.torch.no_grad();
+            foreach (var (name, tensor) in target)
+            {
+                if (!from.TryGetValue(name, out var value) || !value.shape.SequenceEqual(tensor.shape))
+                    throw new InvalidDataException($"{path}: its encoder has no tensor '{name}' of shape [{string.Join(", ", tensor.shape)}].");
+                tensor.copy_(value);
+            }
+        }
+        RequireFinite(model, path);
+    }
+
     static void LoadState(MobileUNet model, BinaryReader reader, string path)
     {
         try

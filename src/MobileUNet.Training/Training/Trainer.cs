@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MobileUNet.Data;
 using MobileUNet.Evaluation;
+using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using TorchSharp;
@@ -82,7 +83,11 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         using var model = new Model.MobileUNet(options.Spec, options.Seed);
         using var optimizer = CreateOptimizer(model);
         if (state is null && options.InitWeights is { } init) WeightsFile.LoadInto(model, init, anyInputSize: true);
-        if (state is null && options.EncoderWeights is { } encoderWeights) PretrainedEncoder.LoadInto(model, encoderWeights, normalization);
+        if (state is null && options.EncoderWeights is { } encoderWeights)
+        {
+            if (ModelSource.Sniff(encoderWeights) == ModelFileKind.Weights) WeightsFile.LoadEncoderInto(model, encoderWeights, normalization);
+            else PretrainedEncoder.LoadInto(model, encoderWeights, normalization);
+        }
         if (state is not null)
         {
             WeightsFile.LoadInto(model, lastPath);

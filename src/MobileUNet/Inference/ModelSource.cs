@@ -87,17 +87,21 @@ public abstract record ModelSource
         nameOrPath is null || nameOrPath.Equals("none", StringComparison.OrdinalIgnoreCase) ? null : PretrainedEncoderPath(nameOrPath);
 
     /// <summary>
-    /// A <c>--encoder-weights</c> argument: an existing TF.js weights manifest, or the name of a pretrained encoder
-    /// shipped in <c>models/encoders/NAME/</c> (its <c>weights_manifest.json</c>).
+    /// A <c>--encoder-weights</c> argument: an existing file (a TF.js weights manifest, or a trained model's .munet whose
+    /// encoder is taken), the name of a pretrained encoder shipped in <c>models/encoders/NAME/</c> (its
+    /// <c>weights_manifest.json</c>), or the name of a shipped model (its .munet).
     /// </summary>
     public static string PretrainedEncoderPath(string nameOrPath)
     {
         if (System.IO.File.Exists(nameOrPath)) return nameOrPath;
         var folder = System.IO.Path.Combine(ShippedFolder, "encoders");
         var manifest = System.IO.Path.Combine(folder, nameOrPath, "weights_manifest.json");
-        if (nameOrPath.Length > 0 && nameOrPath.IndexOfAny(['/', '\\', '.']) < 0 && System.IO.File.Exists(manifest)) return manifest;
+        bool looksLikeName = nameOrPath.Length > 0 && nameOrPath.IndexOfAny(['/', '\\', '.']) < 0;
+        if (looksLikeName && System.IO.File.Exists(manifest)) return manifest;
+        if (looksLikeName && ShippedNames.Contains(nameOrPath)) return Parse(nameOrPath).TrainableWeights();
         var names = Directory.Exists(folder) ? Directory.EnumerateDirectories(folder).Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal).ToList() : [];
-        throw new FileNotFoundException($"{nameOrPath}: no such weights manifest or shipped encoder (shipped: {(names.Count > 0 ? string.Join(", ", names) : "none")}).", nameOrPath);
+        var models = ShippedNames;
+        throw new FileNotFoundException($"{nameOrPath}: no such weights manifest, model file, shipped encoder (shipped: {(names.Count > 0 ? string.Join(", ", names) : "none")}) or shipped model ({(models.Count > 0 ? string.Join(", ", models) : "none")}).", nameOrPath);
     }
 
     /// <summary>Tells a .munet from an .onnx by content: the weights magic, or else a parseable ONNX protobuf.</summary>
