@@ -22,10 +22,12 @@ public static class CliErrors
         }
     }
 
-    // ArgumentException appends " (Parameter 'x')" to its message; the message already names the option.
+    // ArgumentException appends " (Parameter 'x')" to its message; the message already names the option. Spectre names
+    // an optional enum's type "Nullable`1" and lists its empty value first: say what was typed and the real choices.
     static string OneLine(Exception e)
     {
         var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        message = message.Replace(" to Nullable`1.", ".", StringComparison.Ordinal).Replace("Valid values are '', ", "Valid values are ", StringComparison.Ordinal);
         return message.ReplaceLineEndings(" ");
     }
 

@@ -5,6 +5,7 @@ using MobileUNet.Inference;
 using MobileUNet.Model;
 using MobileUNet.Platform;
 using MobileUNet.Training;
+using TrainSettings = MobileUNet.Cli.Commands.TrainCommand.Settings;
 
 namespace MobileUNet.Tests;
 
@@ -262,6 +263,14 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public void A_bad_value_of_an_optional_choice_lists_the_choices()
+    {
+        var r = Cli.Run("train", "--upsampling", "Bogus", "-o", Path.Combine(TestData.TempDir(), "run"));
+        AssertOneLineError(r, "Failed to convert 'Bogus'. Valid values are 'TransposedConv', 'BilinearConv', 'NearestConv'", 2);
+        Assert.DoesNotContain("Nullable", r.Stderr);
+    }
+
+    [Fact]
     public void Another_commands_option_is_refused_without_suggesting_itself()
     {
         var output = Path.Combine(TestData.TempDir(), "labels");
@@ -316,6 +325,19 @@ public class ReliabilityTests
         var wide = new MobileUNet.Cli.Commands.TrainCommand.Settings { AlphaUp = 1 }.ToOptions().Spec;
         Assert.Equal((0.5, 1.0, 128), (wide.Alpha, wide.AlphaUp, wide.InputSize));
         Assert.Equal(256, wide.U(512));
+    }
+
+    [Fact]
+    public void Train_init_supplies_the_network_flags_left_out()
+    {
+        using var source = new Model.MobileUNet(new ModelSpec(0.25, 64, Upsampling.BilinearConv, alphaUp: 0.5));
+        var path = Path.Combine(TestData.TempDir(), "wide.munet");
+        WeightsFile.Save(source, path, Checkpoint.Extra(Normalization.ImageNet, null));
+        Assert.Equal(source.Spec, new TrainSettings { Init = path }.Spec());
+        // What is given wins: another size, or another alpha (whose decoder then follows it, as without --init).
+        Assert.Equal(source.Spec with { InputSize = 96 }, new TrainSettings { Init = path, Size = 96 }.Spec());
+        Assert.Equal(new ModelSpec(0.5, 64, Upsampling.BilinearConv), new TrainSettings { Init = path, Alpha = 0.5 }.Spec());
+        Assert.Equal(new ModelSpec(0.5, 128), new TrainSettings().Spec());
     }
 
     [Fact]

@@ -14,23 +14,20 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     public class Settings : DataSettings
     {
         [CommandOption("-a|--alpha <ALPHA>")]
-        [Description("Width multiplier in (0, 1]].")]
-        [DefaultValue(0.5)]
-        public double Alpha { get; init; } = 0.5;
+        [Description("Width multiplier in (0, 1]]. Default 0.5, or with --init that model's.")]
+        public double? Alpha { get; init; }
 
         [CommandOption("--alpha-up <ALPHA>")]
-        [Description("Decoder width multiplier in (0, 1]] (the 2017 original's alpha_up). Default: --alpha.")]
+        [Description("Decoder width multiplier in (0, 1]] (the 2017 original's alpha_up). Default: --alpha, or with --init that model's.")]
         public double? AlphaUp { get; init; }
 
         [CommandOption("-s|--size <SIZE>")]
-        [Description("Input size (multiple of 32).")]
-        [DefaultValue(128)]
-        public int Size { get; init; } = 128;
+        [Description("Input size (multiple of 32). Default 128, or with --init that model's (weights fit any size: --init person --size 160 fine-tunes at 160).")]
+        public int? Size { get; init; }
 
         [CommandOption("-u|--upsampling <KIND>")]
-        [Description("Decoder upsampling: TransposedConv, BilinearConv or NearestConv.")]
-        [DefaultValue(Upsampling.TransposedConv)]
-        public Upsampling Upsampling { get; init; }
+        [Description("Decoder upsampling: TransposedConv, BilinearConv or NearestConv. Default TransposedConv, or with --init that model's.")]
+        public Upsampling? Upsampling { get; init; }
 
         [CommandOption("--epochs <N>")]
         [DefaultValue(12)]
@@ -114,7 +111,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
         public override ValidationResult Validate() => base.Validate().Then(
         [
-            ModelSpec.InputSizeError(Size, "--size"),
+            Size is { } size ? ModelSpec.InputSizeError(size, "--size") : null,
             AlphaUp is { } up && !(up > 0 && up <= 1) ? FormattableString.Invariant($"--alpha-up must be in (0, 1], got {up}.") : null,
             .. OptionChecks.Schedule(Epochs, Steps, Batch, LearningRate, Threads),
             Minutes is { } m && !(m > 0 && m <= 60 * 24 * 365) ? FormattableString.Invariant($"--minutes must be a positive number of minutes, got {m}.") : null,
@@ -137,9 +134,20 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             : zoom[0] is >= 0.25 and <= 4 && zoom[1] >= zoom[0] && zoom[1] <= 4 ? null
             : FormattableString.Invariant($"--zoom must satisfy 0.25 <= MIN <= MAX <= 4, got {zoom[0]},{zoom[1]}.");
 
+        /// <summary>
+        /// The network: the flags given, and for those left out the --init model's own (fine-tuning a shipped model needs
+        /// no flags restated) or else the defaults, alpha 0.5 at 128 with transposed convolutions.
+        /// </summary>
+        public ModelSpec Spec()
+        {
+            var init = Init is null ? null : ModelSource.Parse(Init).ReadSpec();
+            return new ModelSpec(Alpha ?? init?.Alpha ?? 0.5, Size ?? init?.InputSize ?? 128,
+                Upsampling ?? init?.Upsampling ?? Model.Upsampling.TransposedConv, AlphaUp ?? (Alpha is null ? init?.AlphaUp : null));
+        }
+
         public TrainOptions ToOptions() => new()
         {
-            Spec = new ModelSpec(Alpha, Size, Upsampling, AlphaUp),
+            Spec = Spec(),
             Epochs = Epochs,
             StepsPerEpoch = Steps,
             BatchSize = Batch,
