@@ -333,11 +333,11 @@ public class ReliabilityTests
         using var source = new Model.MobileUNet(new ModelSpec(0.25, 64, Upsampling.BilinearConv, alphaUp: 0.5));
         var path = Path.Combine(TestData.TempDir(), "wide.munet");
         WeightsFile.Save(source, path, Checkpoint.Extra(Normalization.ImageNet, null));
-        Assert.Equal(source.Spec, new TrainSettings { Init = path }.Spec());
+        Assert.Equal(source.Spec, new TrainSettings { Init = path }.ToOptions().Spec);
         // What is given wins: another size, or another alpha (whose decoder then follows it, as without --init).
-        Assert.Equal(source.Spec with { InputSize = 96 }, new TrainSettings { Init = path, Size = 96 }.Spec());
-        Assert.Equal(new ModelSpec(0.5, 64, Upsampling.BilinearConv), new TrainSettings { Init = path, Alpha = 0.5 }.Spec());
-        Assert.Equal(new ModelSpec(0.5, 128), new TrainSettings().Spec());
+        Assert.Equal(source.Spec with { InputSize = 96 }, new TrainSettings { Init = path, Size = 96 }.ToOptions().Spec);
+        Assert.Equal(new ModelSpec(0.5, 64, Upsampling.BilinearConv), new TrainSettings { Init = path, Alpha = 0.5 }.ToOptions().Spec);
+        Assert.Equal(new ModelSpec(0.5, 128), new TrainSettings().ToOptions().Spec);
     }
 
     [Fact]

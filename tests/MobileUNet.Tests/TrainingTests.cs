@@ -22,6 +22,15 @@ public class TrainingTests
         Seed = 3,
     };
 
+    // One finished tiny run's last.munet, which the tests that start from saved weights read (never write).
+    static readonly Lazy<string> OneEpochCheckpoint = new(() =>
+    {
+        Torch.EnsureReady();
+        var dir = TestData.TempDir();
+        TinyTrainer(Tiny(1)).Run(dir, resume: false);
+        return Path.Combine(dir, Checkpoint.Last);
+    });
+
     static Trainer TinyTrainer(TrainOptions o) =>
         new(o, new SynthTrainingSource(Synth.Value), new SynthValidationSet(Synth.Value, 8, 99), Normalization.ImageNet);
 
@@ -60,10 +69,7 @@ public class TrainingTests
     [Fact]
     public void Init_starts_from_saved_weights_of_another_input_size()
     {
-        Torch.EnsureReady();
-        var first = TestData.TempDir();
-        TinyTrainer(Tiny(1)).Run(first, resume: false);
-        var saved = Path.Combine(first, Checkpoint.Last);
+        var saved = OneEpochCheckpoint.Value;
         var second = TestData.TempDir();
         var options = Tiny(1) with { Spec = new ModelSpec(0.25, 64), InitWeights = saved, LearningRate = 1e-9, WarmupSteps = 1 };
         var synth64 = CompositeSynthesizer.FromFolders(TestData.Cutouts, TestData.Backgrounds, 64);
@@ -77,10 +83,7 @@ public class TrainingTests
     [Fact]
     public void Encoder_weights_from_a_trained_model_start_the_encoder_under_a_fresh_wider_decoder()
     {
-        Torch.EnsureReady();
-        var first = TestData.TempDir();
-        TinyTrainer(Tiny(1)).Run(first, resume: false);
-        var saved = Path.Combine(first, Checkpoint.Last);
+        var saved = OneEpochCheckpoint.Value;
         var second = TestData.TempDir();
         var wide = Tiny(1) with { Spec = Tiny(1).Spec with { AlphaUp = 0.5 }, EncoderWeights = saved, LearningRate = 1e-9, WarmupSteps = 1, Seed = 8 };
         TinyTrainer(wide).Run(second, resume: false);

@@ -134,35 +134,34 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             : zoom[0] is >= 0.25 and <= 4 && zoom[1] >= zoom[0] && zoom[1] <= 4 ? null
             : FormattableString.Invariant($"--zoom must satisfy 0.25 <= MIN <= MAX <= 4, got {zoom[0]},{zoom[1]}.");
 
-        /// <summary>
-        /// The network: the flags given, and for those left out the --init model's own (fine-tuning a shipped model needs
-        /// no flags restated) or else the defaults, alpha 0.5 at 128 with transposed convolutions.
-        /// </summary>
-        public ModelSpec Spec()
+        public TrainOptions ToOptions()
         {
-            var init = Init is null ? null : ModelSource.Parse(Init).ReadSpec();
-            return new ModelSpec(Alpha ?? init?.Alpha ?? 0.5, Size ?? init?.InputSize ?? 128,
-                Upsampling ?? init?.Upsampling ?? Model.Upsampling.TransposedConv, AlphaUp ?? (Alpha is null ? init?.AlphaUp : null));
+            var init = Init is null ? null : ModelSource.Parse(Init).TrainableWeights();
+            return new()
+            {
+                Spec = Spec(init is null ? null : WeightsFormat.ReadHeader(init).Spec),
+                Epochs = Epochs,
+                StepsPerEpoch = Steps,
+                BatchSize = Batch,
+                LearningRate = LearningRate,
+                Optimizer = Optimizer,
+                Momentum = Momentum,
+                Schedule = Schedule,
+                StepEveryEpochs = StepEvery,
+                Seed = Seed,
+                Dice = Dice,
+                Threads = Threads ?? Environment.ProcessorCount,
+                TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
+                InitWeights = init,
+                EncoderWeights = ModelSource.PretrainedEncoderPathOrNone(EncoderWeights),
+            };
         }
 
-        public TrainOptions ToOptions() => new()
-        {
-            Spec = Spec(),
-            Epochs = Epochs,
-            StepsPerEpoch = Steps,
-            BatchSize = Batch,
-            LearningRate = LearningRate,
-            Optimizer = Optimizer,
-            Momentum = Momentum,
-            Schedule = Schedule,
-            StepEveryEpochs = StepEvery,
-            Seed = Seed,
-            Dice = Dice,
-            Threads = Threads ?? Environment.ProcessorCount,
-            TimeBudget = Minutes is { } m ? TimeSpan.FromMinutes(m) : null,
-            InitWeights = Init is null ? null : ModelSource.Parse(Init).TrainableWeights(),
-            EncoderWeights = ModelSource.PretrainedEncoderPathOrNone(EncoderWeights),
-        };
+        // The network: the flags given, and for those left out the --init model's own (fine-tuning a shipped model needs
+        // no flags restated) or else the defaults, alpha 0.5 at 128 with transposed convolutions.
+        ModelSpec Spec(ModelSpec? init) =>
+            new(Alpha ?? init?.Alpha ?? 0.5, Size ?? init?.InputSize ?? 128,
+                Upsampling ?? init?.Upsampling ?? Model.Upsampling.TransposedConv, AlphaUp ?? (Alpha is null ? init?.AlphaUp : null));
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
