@@ -105,6 +105,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(15.0)]
         public double Rotation { get; init; } = 15;
 
+        [CommandOption("--reduce-sources")]
+        [Description("Box-reduce a large photo or cut-out by a whole factor before it is sampled (leaving at least a 2x shrink, as a JPEG decoded at a reduced scale does), instead of sampling every k-th pixel. Default off.")]
+        public bool ReduceSources { get; init; }
+
         [CommandOption("--resume")]
         [Description("Continue the run in --output from its last finished epoch.")]
         public bool Resume { get; init; }
@@ -126,7 +130,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (ZoomError() is { } error) throw new ArgumentException(error);
             OptionChecks.TryNumbers(Zoom, 2, out var zoom);
-            return AugmentOptions.RealPhotos with { MinZoom = zoom[0], MaxZoom = zoom[1], MaxRotationDegrees = Rotation };
+            return AugmentOptions.RealPhotos with { MinZoom = zoom[0], MaxZoom = zoom[1], MaxRotationDegrees = Rotation, ReduceSources = ReduceSources };
         }
 
         string? ZoomError() =>

@@ -51,7 +51,8 @@ public sealed record ColourJitter(double Brightness = 0.25, double Contrast = 0.
 /// there bilinearly and the mask by nearest neighbour, so both move identically. Borders are clamped.
 /// </summary>
 public sealed record AugmentOptions(double MinZoom = 1.0, double MaxZoom = 1.5, double MaxRotationDegrees = 15,
-                                    bool HorizontalFlip = true, ColourJitter? Colour = null, Photometric? Camera = null)
+                                    bool HorizontalFlip = true, ColourJitter? Colour = null, Photometric? Camera = null,
+                                    bool ReduceSources = false)
 {
     public static AugmentOptions Default { get; } = new(Colour: new ColourJitter());
     /// <summary>Real photos: a wider scale-crop (zooming out shows more context) and the camera effects.</summary>
@@ -72,6 +73,8 @@ public static class Augmenter
         double cx = src.Width >= 2 * half ? rng.Uniform(half, src.Width - half) : src.Width / 2.0;
         double cy = src.Height >= 2 * half ? rng.Uniform(half, src.Height - half) : src.Height / 2.0;
         var transform = new Similarity(cx, cy, zoom, angle, flip, size);
+        int reduce = options.ReduceSources ? SourceReduction.Factor(zoom) : 1;
+        var pixels = reduce > 1 ? src.BoxReduce(reduce) : src;
 
         var image = new RgbaImage(size, size);
         var mask = new Mask(size, size, soft: sample.Mask.Soft is null ? null : new byte[size * size]);
@@ -79,7 +82,7 @@ public static class Augmenter
             for (int u = 0; u < size; u++)
             {
                 var (sx, sy) = transform.Source(u, v);
-                Sampler.Bilinear(src, sx, sy, clampBorder: true, image.Pixels.AsSpan((v * size + u) * 4, 4));
+                Sampler.Bilinear(pixels, sx / reduce, sy / reduce, clampBorder: true, image.Pixels.AsSpan((v * size + u) * 4, 4));
                 int mx = Math.Clamp((int)Math.Floor(sx), 0, src.Width - 1), my = Math.Clamp((int)Math.Floor(sy), 0, src.Height - 1);
                 mask.CopyPixel(v * size + u, sample.Mask, my * src.Width + mx);
             }
@@ -87,6 +90,17 @@ public static class Augmenter
         options.Camera?.Apply(image, rng);
         return new SegmentationSample(sample.Name, image, mask);
     }
+}
+
+/// <summary>
+/// How far a source is box-reduced before it is sampled at <c>zoom</c> output pixels per source pixel: by the
+/// largest whole factor that still leaves at least a 2x shrink, as a JPEG decoded at a reduced scale leaves at
+/// least twice the model's input a side (<see cref="ImageFile.DecodeAtLeast"/>). Training on such sources shows
+/// the model a photo's detail as a reduced decode shows it, not as a two-tap bilinear sample of every k-th pixel.
+/// </summary>
+public static class SourceReduction
+{
+    public static int Factor(double zoom) => zoom > 0 && zoom < 0.25 ? (int)Math.Floor(1 / (2 * zoom)) : 1;
 }
 
 /// <summary>Output pixel centre (u + 0.5, v + 0.5) to a continuous source point: scale 1/zoom, rotate, flip, centre.</summary>

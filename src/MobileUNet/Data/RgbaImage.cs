@@ -26,6 +26,41 @@ public sealed class RgbaImage
         FrameOps.ResizeBilinear(Pixels, Width, Height, 4, result.Pixels, width, height);
         return result;
     }
+
+    /// <summary>
+    /// Each <paramref name="factor"/> x <paramref name="factor"/> block averaged into one pixel (a box filter, so
+    /// no detail aliases), colours weighted by alpha so transparent pixels do not darken a cutout's edge; partial
+    /// blocks at the right and bottom average the pixels they have. Pixel i covers source [i*f, (i+1)*f).
+    /// </summary>
+    public RgbaImage BoxReduce(int factor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        int w = (Width + factor - 1) / factor, h = (Height + factor - 1) / factor;
+        var result = new RgbaImage(w, h);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                long r = 0, g = 0, b = 0, a = 0;
+                int count = 0;
+                for (int sy = y * factor; sy < Math.Min(Height, (y + 1) * factor); sy++)
+                    for (int sx = x * factor; sx < Math.Min(Width, (x + 1) * factor); sx++)
+                    {
+                        int o = (sy * Width + sx) * 4;
+                        int alpha = Pixels[o + 3];
+                        r += Pixels[o] * alpha; g += Pixels[o + 1] * alpha; b += Pixels[o + 2] * alpha; a += alpha;
+                        count++;
+                    }
+                int d = (y * w + x) * 4;
+                if (a > 0)
+                {
+                    result.Pixels[d] = (byte)((r + a / 2) / a);
+                    result.Pixels[d + 1] = (byte)((g + a / 2) / a);
+                    result.Pixels[d + 2] = (byte)((b + a / 2) / a);
+                }
+                result.Pixels[d + 3] = (byte)((a + count / 2) / count);
+            }
+        return result;
+    }
 }
 
 /// <summary>
