@@ -5,7 +5,8 @@
 // numbers in models/person.md ("Tried at inference") and the README's serve section come from.
 //   predict    the photo decoded whole, shrunk with the two-tap bilinear every path uses (eval's own numbers)
 //   reduced    a JPEG decoded at a reduced scale, no less than twice the input a side, then the same shrink (serve)
-//   antialias  decoded whole, shrunk with a triangle filter widened to the scale (as PIL's bilinear): not adopted
+//   antialias  decoded whole, shrunk with a triangle filter widened to the scale (RgbaImage.ResizeAntialiased, as
+//              PIL's bilinear; what train --antialias shows the model): not adopted
 //   flip       predict's input, averaged with the prediction of its mirror image: not adopted
 // Each mask is drawn at the photo's size (threshold: the model's) and scored against the dataset's own labels
 // (the library's dataset readers: pixels a dataset ignores, VOC's borders, are not counted), as `eval` scores.
@@ -40,7 +41,7 @@ for (int index = 0; index < dataset.Count; index++)
     {
         Segment(small),
         Segment(ImageFile.DecodeAtLeast(bytes, path, 2 * s).Pixels.Resize(s, s).Pixels),
-        Segment(Triangle(whole, s)),
+        Segment(whole.ResizeAntialiased(s, s).Pixels),
         FlipAveraged(small),
     };
     for (int v = 0; v < variants.Length; v++)
@@ -83,40 +84,4 @@ float[] FlipAveraged(byte[] rgba)
         for (int x = 0; x < s; x++)
             a[y * s + x] = 0.5f * (a[y * s + x] + b[y * s + s - 1 - x]);
     return a;
-}
-
-// Separable triangle filter, half-pixel centres, support widened to the scale when shrinking; clamped borders.
-static byte[] Triangle(RgbaImage src, int size)
-{
-    var rows = Pass(src.Pixels.Select(b => (float)b).ToArray(), src.Width, src.Height, size, horizontal: true);
-    var both = Pass(rows, size, src.Height, size, horizontal: false);
-    return both.Select(v => (byte)Math.Clamp(v + 0.5f, 0f, 255f)).ToArray();
-}
-
-static float[] Pass(float[] pixels, int width, int height, int size, bool horizontal)
-{
-    int srcLength = horizontal ? width : height;
-    int outWidth = horizontal ? size : width, outHeight = horizontal ? height : size;
-    var result = new float[outWidth * outHeight * 4];
-    float scale = (float)srcLength / size, support = Math.Max(scale, 1f);
-    for (int o = 0; o < size; o++)
-    {
-        float centre = (o + 0.5f) * scale, total = 0;
-        var taps = new List<(int Index, float Weight)>();
-        for (int i = Math.Max(0, (int)MathF.Floor(centre - support)); i <= Math.Min(srcLength - 1, (int)MathF.Ceiling(centre + support)); i++)
-        {
-            float w = 1 - MathF.Abs(i + 0.5f - centre) / support;
-            if (w > 0) { taps.Add((i, w)); total += w; }
-        }
-        int lines = horizontal ? height : width;
-        for (int line = 0; line < lines; line++)
-            for (int c = 0; c < 4; c++)
-            {
-                float sum = 0;
-                foreach (var (i, w) in taps)
-                    sum += w * pixels[((horizontal ? line * width + i : i * width + line) * 4) + c];
-                result[((horizontal ? line * outWidth + o : o * outWidth + line) * 4) + c] = sum / total;
-            }
-    }
-    return result;
 }

@@ -121,7 +121,7 @@ public class DataSettings : CommandSettings
             // Training composites get the realism pass; the seeded validation composites stay the original kind,
             // so validation figures remain comparable across versions.
             var synth = Synthesizer(size);
-            ITrainingSource composites = new SynthTrainingSource(synth.With(SynthOptions.Training with { ReduceSources = realPhotos.ReduceSources }));
+            ITrainingSource composites = new SynthTrainingSource(synth.With(SynthOptions.Training with { AntialiasSources = realPhotos.AntialiasSources }));
             if (Mix is not null)
                 composites = new MixedTrainingSource((composites, 1 - MixShare), (new AugmentedDatasetSource(new FolderPairsDataset(Mix, MixTargets == MixTargets.Soft ? new ForegroundRule.SoftProbability() : null), size, realPhotos), MixShare));
             return (composites, new SynthValidationSet(synth, ValCount, ValSeed));

@@ -165,12 +165,11 @@ public class AugmentationTests
     }
 
     [Fact]
-    public void Reduced_sources_show_fine_stripes_as_their_average_where_sampling_every_kth_pixel_aliases()
+    public void Antialiased_sources_show_fine_stripes_as_their_average_where_sampling_every_kth_pixel_aliases()
     {
         // One-pixel black and white stripes, shrunk 6.25x: their detail is below what 64 pixels can show, so the
         // honest picture is an even grey. Two-tap bilinear samples of every sixth column land on stripes of one
-        // colour and draw bold false bands; the source box-reduced 3x (leaving the last 2x to the bilinear sample,
-        // as a reduced JPEG decode does) keeps faint ones.
+        // colour and draw bold false bands; the source shrunk with the triangle filter first gives the grey.
         var stripes = new RgbaImage(400, 400);
         for (int i = 0; i < 400 * 400; i++)
         {
@@ -180,30 +179,26 @@ public class AugmentationTests
         var sample = new SegmentationSample("stripes", stripes, new Mask(400, 400));
         static double WorstDeviation(RgbaImage image) => Enumerable.Range(0, image.Width * image.Height).Max(i => Math.Abs(image.Pixels[i * 4] - 127.5));
         var plain = Augmenter.Apply(sample, 64, AugmentOptions.None, new Random(0));
-        var reduced = Augmenter.Apply(sample, 64, AugmentOptions.None with { ReduceSources = true }, new Random(0));
-        Assert.Equal(3, SourceReduction.Factor(64.0 / 400));   // leaving a 2x shrink
-        double plainBands = WorstDeviation(plain.Image), reducedBands = WorstDeviation(reduced.Image);
-        Assert.True(plainBands > 80, $"plain sampling aliased by only {plainBands}");
-        Assert.True(reducedBands < plainBands / 2, $"reduced source off grey by {reducedBands}, plain by {plainBands}");
-        Assert.Equal(plain.Mask.Labels, reduced.Mask.Labels);   // the mask is sampled from the source as before
+        var antialiased = Augmenter.Apply(sample, 64, AugmentOptions.None with { AntialiasSources = true }, new Random(0));
+        Assert.True(WorstDeviation(plain.Image) > 80, $"plain sampling aliased by only {WorstDeviation(plain.Image)}");
+        Assert.True(WorstDeviation(antialiased.Image) < 10, $"antialiased source still off grey by {WorstDeviation(antialiased.Image)}");
+        Assert.Equal(plain.Mask.Labels, antialiased.Mask.Labels);   // the mask is sampled from the source as before
 
-        // A shrink under 4x is left to the bilinear sample, as a reduced decode leaves at least twice the input.
-        Assert.Equal(1, SourceReduction.Factor(0.3));
-        Assert.Equal(2, SourceReduction.Factor(0.2));
+        // Drawn at its own size or larger, a source is sampled as it is.
+        var blocks = new SegmentationSample("b", TestData.Blocks(40, 40, (10, 10, 20, 20), (255, 0, 0), (0, 0, 255)), new Mask(40, 40));
+        Assert.Equal(Augmenter.Apply(blocks, 64, AugmentOptions.None, new Random(0)).Image.Pixels,
+                     Augmenter.Apply(blocks, 64, AugmentOptions.None with { AntialiasSources = true }, new Random(0)).Image.Pixels);
     }
 
     [Fact]
-    public void Box_reduce_averages_by_alpha_and_keeps_partial_blocks()
+    public void The_antialiased_resize_weights_colour_by_alpha()
     {
-        // 3x2 pixels reduced by 2: a block of opaque red beside transparent black (colour must stay red, alpha
-        // half), and a partial column on the right.
-        var image = new RgbaImage(3, 2);
-        void Set(int x, int y, byte r, byte g, byte b, byte a) { int o = (y * 3 + x) * 4; (image.Pixels[o], image.Pixels[o + 1], image.Pixels[o + 2], image.Pixels[o + 3]) = (r, g, b, a); }
-        Set(0, 0, 200, 0, 0, 255); Set(1, 0, 0, 0, 0, 0); Set(0, 1, 200, 0, 0, 255); Set(1, 1, 0, 0, 0, 0);
-        Set(2, 0, 10, 20, 30, 255); Set(2, 1, 30, 40, 50, 255);
-        var reduced = image.BoxReduce(2);
-        Assert.Equal((2, 1), (reduced.Width, reduced.Height));
-        Assert.Equal(new byte[] { 200, 0, 0, 128, 20, 30, 40, 255 }, reduced.Pixels);
+        // Opaque red beside transparent black, halved: red at half alpha, not a darkened red.
+        var image = new RgbaImage(2, 1, [200, 0, 0, 255, 0, 0, 0, 0]);
+        Assert.Equal(new byte[] { 200, 0, 0, 128 }, image.ResizeAntialiased(1, 1).Pixels);
+        // A flat colour stays that colour at any size.
+        var flat = new RgbaImage(7, 5, [.. Enumerable.Repeat(new byte[] { 10, 120, 230, 255 }, 35).SelectMany(p => p)]);
+        Assert.All(flat.ResizeAntialiased(3, 2).Pixels.Chunk(4), p => Assert.Equal(new byte[] { 10, 120, 230, 255 }, p));
     }
 
     [Fact]

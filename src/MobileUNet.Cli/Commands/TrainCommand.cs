@@ -105,9 +105,9 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [DefaultValue(15.0)]
         public double Rotation { get; init; } = 15;
 
-        [CommandOption("--reduce-sources")]
-        [Description("Box-reduce a large photo or cut-out by a whole factor before it is sampled (leaving at least a 2x shrink, as a JPEG decoded at a reduced scale does), instead of sampling every k-th pixel. Default off.")]
-        public bool ReduceSources { get; init; }
+        [CommandOption("--antialias")]
+        [Description("Train on antialiased inputs: a photo, background or cut-out drawn smaller than its own size is first shrunk to that scale with a triangle filter (as PIL's bilinear resize), instead of two-tap samples that skip pixels. Default off.")]
+        public bool Antialias { get; init; }
 
         [CommandOption("--resume")]
         [Description("Continue the run in --output from its last finished epoch.")]
@@ -130,7 +130,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         {
             if (ZoomError() is { } error) throw new ArgumentException(error);
             OptionChecks.TryNumbers(Zoom, 2, out var zoom);
-            return AugmentOptions.RealPhotos with { MinZoom = zoom[0], MaxZoom = zoom[1], MaxRotationDegrees = Rotation, ReduceSources = ReduceSources };
+            return AugmentOptions.RealPhotos with { MinZoom = zoom[0], MaxZoom = zoom[1], MaxRotationDegrees = Rotation, AntialiasSources = Antialias };
         }
 
         string? ZoomError() =>

@@ -52,7 +52,7 @@ public sealed record ColourJitter(double Brightness = 0.25, double Contrast = 0.
 /// </summary>
 public sealed record AugmentOptions(double MinZoom = 1.0, double MaxZoom = 1.5, double MaxRotationDegrees = 15,
                                     bool HorizontalFlip = true, ColourJitter? Colour = null, Photometric? Camera = null,
-                                    bool ReduceSources = false)
+                                    bool AntialiasSources = false)
 {
     public static AugmentOptions Default { get; } = new(Colour: new ColourJitter());
     /// <summary>Real photos: a wider scale-crop (zooming out shows more context) and the camera effects.</summary>
@@ -73,8 +73,7 @@ public static class Augmenter
         double cx = src.Width >= 2 * half ? rng.Uniform(half, src.Width - half) : src.Width / 2.0;
         double cy = src.Height >= 2 * half ? rng.Uniform(half, src.Height - half) : src.Height / 2.0;
         var transform = new Similarity(cx, cy, zoom, angle, flip, size);
-        int reduce = options.ReduceSources ? SourceReduction.Factor(zoom) : 1;
-        var pixels = reduce > 1 ? src.BoxReduce(reduce) : src;
+        var (pixels, toX, toY) = options.AntialiasSources ? SourceShrink.To(src, zoom) : (src, 1.0, 1.0);
 
         var image = new RgbaImage(size, size);
         var mask = new Mask(size, size, soft: sample.Mask.Soft is null ? null : new byte[size * size]);
@@ -82,7 +81,7 @@ public static class Augmenter
             for (int u = 0; u < size; u++)
             {
                 var (sx, sy) = transform.Source(u, v);
-                Sampler.Bilinear(pixels, sx / reduce, sy / reduce, clampBorder: true, image.Pixels.AsSpan((v * size + u) * 4, 4));
+                Sampler.Bilinear(pixels, sx * toX, sy * toY, clampBorder: true, image.Pixels.AsSpan((v * size + u) * 4, 4));
                 int mx = Math.Clamp((int)Math.Floor(sx), 0, src.Width - 1), my = Math.Clamp((int)Math.Floor(sy), 0, src.Height - 1);
                 mask.CopyPixel(v * size + u, sample.Mask, my * src.Width + mx);
             }
@@ -93,14 +92,19 @@ public static class Augmenter
 }
 
 /// <summary>
-/// How far a source is box-reduced before it is sampled at <c>zoom</c> output pixels per source pixel: by the
-/// largest whole factor that still leaves at least a 2x shrink, as a JPEG decoded at a reduced scale leaves at
-/// least twice the model's input a side (<see cref="ImageFile.DecodeAtLeast"/>). Training on such sources shows
-/// the model a photo's detail as a reduced decode shows it, not as a two-tap bilinear sample of every k-th pixel.
+/// A source drawn at <c>zoom</c> output pixels per source pixel, shrunk to that scale first with
+/// <see cref="RgbaImage.ResizeAntialiased"/> so that the bilinear sample which follows reads it at about 1:1: the
+/// model then sees a photo's detail averaged, as an antialiased shrink shows it, not two-tap samples of every k-th
+/// pixel. <c>toX</c> and <c>toY</c> map a source point onto the shrunk image (the sizes are rounded).
 /// </summary>
-public static class SourceReduction
+public static class SourceShrink
 {
-    public static int Factor(double zoom) => zoom > 0 && zoom < 0.25 ? (int)Math.Floor(1 / (2 * zoom)) : 1;
+    public static (RgbaImage Image, double ToX, double ToY) To(RgbaImage source, double zoom)
+    {
+        if (!(zoom < 1)) return (source, 1, 1);
+        int w = Math.Max(1, (int)Math.Round(source.Width * zoom)), h = Math.Max(1, (int)Math.Round(source.Height * zoom));
+        return (source.ResizeAntialiased(w, h), (double)w / source.Width, (double)h / source.Height);
+    }
 }
 
 /// <summary>Output pixel centre (u + 0.5, v + 0.5) to a continuous source point: scale 1/zoom, rotate, flip, centre.</summary>

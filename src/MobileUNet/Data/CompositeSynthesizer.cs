@@ -3,7 +3,7 @@ namespace MobileUNet.Data;
 /// <summary>How composites are drawn: cutout height as a fraction of the image, rotation, how many cutouts.</summary>
 public sealed record SynthOptions(double MinHeight = 0.45, double MaxHeight = 0.95, double MaxRotationDegrees = 20,
                                   double SecondCutoutChance = 0.25, ColourJitter? CutoutColour = null, ColourJitter? ImageColour = null,
-                                  Realism? Realism = null, bool ReduceSources = false)
+                                  Realism? Realism = null, bool AntialiasSources = false)
 {
     /// <summary>The original composites: the seeded validation sets use these, so scores stay comparable across versions.</summary>
     public static SynthOptions Default { get; } = new(CutoutColour: new ColourJitter(0.2, 0.2, 0.3), ImageColour: new ColourJitter(0.15, 0.15, 0.15));
@@ -95,7 +95,7 @@ public sealed partial class CompositeSynthesizer
     {
         var bg = backgrounds[rng.Next(backgrounds.Count)];
         var sample = new SegmentationSample("bg", bg, new Mask(bg.Width, bg.Height));
-        return Augmenter.Apply(sample, Size, new AugmentOptions(1.0, 1.6, 0, true, ColourJitter.None, ReduceSources: Options.ReduceSources), rng).Image;
+        return Augmenter.Apply(sample, Size, new AugmentOptions(1.0, 1.6, 0, true, ColourJitter.None, AntialiasSources: Options.AntialiasSources), rng).Image;
     }
 
     void Paste(RgbaImage image, Mask mask, Random rng)
@@ -164,8 +164,7 @@ public sealed partial class CompositeSynthesizer
         double angle = rng.Uniform(-Options.MaxRotationDegrees, Options.MaxRotationDegrees) * Math.PI / 180 * (portrait ? 0.5 : 1);
         bool flip = rng.Next(2) == 1;
         double cos = Math.Cos(angle), sin = Math.Sin(angle);
-        int reduce = Options.ReduceSources ? SourceReduction.Factor(zoom) : 1;
-        var source = reduce > 1 ? jittered.BoxReduce(reduce) : jittered;
+        var (source, toX, toY) = Options.AntialiasSources ? SourceShrink.To(jittered, zoom) : (jittered, 1.0, 1.0);
 
         // The cutout as float layers at output resolution: premultiplied colour and alpha.
         int n = Size * Size;
@@ -180,7 +179,7 @@ public sealed partial class CompositeSynthesizer
                 if (flip) dx = -dx;
                 double sx = cutout.Width / 2.0 + cos * dx - sin * dy, sy = cutout.Height / 2.0 + sin * dx + cos * dy;
                 if (sx < -1 || sy < -1 || sx > cutout.Width + 1 || sy > cutout.Height + 1) continue;
-                Sampler.Bilinear(source, sx / reduce, sy / reduce, clampBorder: false, fg);
+                Sampler.Bilinear(source, sx * toX, sy * toY, clampBorder: false, fg);
                 if (fg[3] == 0) continue;
                 int i = v * Size + u;
                 float a = fg[3] / 255f;

@@ -28,37 +28,61 @@ public sealed class RgbaImage
     }
 
     /// <summary>
-    /// Each <paramref name="factor"/> x <paramref name="factor"/> block averaged into one pixel (a box filter, so
-    /// no detail aliases), colours weighted by alpha so transparent pixels do not darken a cutout's edge; partial
-    /// blocks at the right and bottom average the pixels they have. Pixel i covers source [i*f, (i+1)*f).
+    /// Resize with a triangle filter whose support widens with the scale when shrinking (as PIL's bilinear
+    /// resize), so every source pixel contributes and fine detail averages out instead of aliasing the way
+    /// two-tap samples of every k-th pixel do; half-pixel centres. Colours are weighted by alpha,
+    /// so a cut-out's transparent pixels do not darken its edge.
     /// </summary>
-    public RgbaImage BoxReduce(int factor)
+    public RgbaImage ResizeAntialiased(int width, int height)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
-        int w = (Width + factor - 1) / factor, h = (Height + factor - 1) / factor;
-        var result = new RgbaImage(w, h);
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
+        var premultiplied = new float[Pixels.Length];
+        for (int i = 0; i < Pixels.Length; i += 4)
+        {
+            float a = Pixels[i + 3];
+            premultiplied[i] = Pixels[i] * a; premultiplied[i + 1] = Pixels[i + 1] * a; premultiplied[i + 2] = Pixels[i + 2] * a;
+            premultiplied[i + 3] = a;
+        }
+        var rows = TrianglePass(premultiplied, Width, Height, width, horizontal: true);
+        var both = TrianglePass(rows, width, Height, height, horizontal: false);
+        var result = new RgbaImage(width, height);
+        for (int i = 0; i < both.Length; i += 4)
+        {
+            float a = both[i + 3];
+            if (a > 0)
+                for (int c = 0; c < 3; c++) result.Pixels[i + c] = (byte)Math.Clamp(both[i + c] / a + 0.5f, 0f, 255f);
+            result.Pixels[i + 3] = (byte)Math.Clamp(a + 0.5f, 0f, 255f);
+        }
+        return result;
+    }
+
+    /// <summary>One separable pass of <see cref="ResizeAntialiased"/> along x (<paramref name="horizontal"/>) or y.</summary>
+    static float[] TrianglePass(float[] pixels, int width, int height, int size, bool horizontal)
+    {
+        int srcLength = horizontal ? width : height, lines = horizontal ? height : width;
+        int outWidth = horizontal ? size : width;
+        var result = new float[(horizontal ? size * height : width * size) * 4];
+        float scale = (float)srcLength / size, support = Math.Max(scale, 1f);
+        var taps = new List<(int Index, float Weight)>();
+        for (int o = 0; o < size; o++)
+        {
+            float centre = (o + 0.5f) * scale, total = 0;
+            taps.Clear();
+            // Taps outside the image are left out and the rest renormalised (as PIL does).
+            for (int i = Math.Max(0, (int)MathF.Floor(centre - support)); i <= Math.Min(srcLength - 1, (int)MathF.Ceiling(centre + support)); i++)
             {
-                long r = 0, g = 0, b = 0, a = 0;
-                int count = 0;
-                for (int sy = y * factor; sy < Math.Min(Height, (y + 1) * factor); sy++)
-                    for (int sx = x * factor; sx < Math.Min(Width, (x + 1) * factor); sx++)
-                    {
-                        int o = (sy * Width + sx) * 4;
-                        int alpha = Pixels[o + 3];
-                        r += Pixels[o] * alpha; g += Pixels[o + 1] * alpha; b += Pixels[o + 2] * alpha; a += alpha;
-                        count++;
-                    }
-                int d = (y * w + x) * 4;
-                if (a > 0)
-                {
-                    result.Pixels[d] = (byte)((r + a / 2) / a);
-                    result.Pixels[d + 1] = (byte)((g + a / 2) / a);
-                    result.Pixels[d + 2] = (byte)((b + a / 2) / a);
-                }
-                result.Pixels[d + 3] = (byte)((a + count / 2) / count);
+                float w = 1 - MathF.Abs(i + 0.5f - centre) / support;
+                if (w > 0) { taps.Add((i, w)); total += w; }
             }
+            for (int line = 0; line < lines; line++)
+            {
+                int to = (horizontal ? line * outWidth + o : o * outWidth + line) * 4;
+                foreach (var (i, w) in taps)
+                {
+                    int from = (horizontal ? line * width + i : i * width + line) * 4;
+                    for (int c = 0; c < 4; c++) result[to + c] += w / total * pixels[from + c];
+                }
+            }
+        }
         return result;
     }
 }
