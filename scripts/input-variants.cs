@@ -10,7 +10,7 @@
 //   flip       predict's input, averaged with the prediction of its mirror image: not adopted
 // Each mask is drawn at the photo's size (threshold: the model's) and scored against the dataset's own labels
 // (the library's dataset readers: pixels a dataset ignores, VOC's borders, are not counted), as `eval` scores.
-//   dotnet run -c Release scripts/input-variants.cs -- DIR [model=person] [names.txt: only these stems]
+//   [PER_PHOTO=1] dotnet run -c Release scripts/input-variants.cs -- DIR [model=person] [names.txt: only these stems]
 // DIR is folder pairs (DIR/images + DIR/masks) or a VOC layout (DIR/JPEGImages: person, class 15, as eval --voc).
 using MobileUNet.Data;
 using MobileUNet.Inference;
@@ -20,6 +20,7 @@ var model = args.Length > 1 ? args[1] : "person";
 bool voc = Directory.Exists(Path.Combine(dir, "JPEGImages"));
 ISegmentationDataset dataset = voc ? new VocDataset(dir) : new FolderPairsDataset(dir);
 var photoDir = Path.Combine(dir, voc ? "JPEGImages" : "images");
+bool perPhoto = Environment.GetEnvironmentVariable("PER_PHOTO") == "1";   // each photo's IoU per variant too
 var keep = args.Length > 2 ? File.ReadAllLines(args[2]).Select(l => l.Trim()).Where(l => l.Length > 0).ToHashSet() : null;
 using var segmenter = ModelSource.Parse(model).Open(new RuntimeOptions());
 int s = segmenter.Spec.InputSize;
@@ -57,6 +58,7 @@ for (int index = 0; index < dataset.Count; index++)
             if (t || p) either++;
         }
         perImage[v] += either == 0 ? 1 : (double)both / either;
+        if (perPhoto) Console.Write($"{(v == 0 ? sample.Name : "")} {variants[v]} {(either == 0 ? 1 : (double)both / either):0.000}{(v == variants.Length - 1 ? "\n" : "")}");
         intersection[v] += both;
         union[v] += either;
     }
