@@ -106,7 +106,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public double Rotation { get; init; } = 15;
 
         [CommandOption("--antialias")]
-        [Description("Train on antialiased inputs: a photo, background or cut-out drawn smaller than its own size is first shrunk to that scale with a triangle filter (as PIL's bilinear resize), instead of two-tap samples that skip pixels. Default off.")]
+        [Description("Train on antialiased inputs: a photo, background or cut-out drawn smaller than its own size is first shrunk to that scale with a triangle filter (as PIL's bilinear resize), instead of two-tap samples that skip pixels. Default off: measured no better for person (models/person.md).")]
         public bool Antialias { get; init; }
 
         [CommandOption("--resume")]
