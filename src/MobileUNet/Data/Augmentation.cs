@@ -73,7 +73,7 @@ public static class Augmenter
         double cx = src.Width >= 2 * half ? rng.Uniform(half, src.Width - half) : src.Width / 2.0;
         double cy = src.Height >= 2 * half ? rng.Uniform(half, src.Height - half) : src.Height / 2.0;
         var transform = new Similarity(cx, cy, zoom, angle, flip, size);
-        var (pixels, toX, toY) = options.AntialiasSources ? SourceShrink.To(src, zoom) : (src, 1.0, 1.0);
+        var (pixels, toX, toY) = SourceShrink.To(src, zoom, options.AntialiasSources);
 
         var image = new RgbaImage(size, size);
         var mask = new Mask(size, size, soft: sample.Mask.Soft is null ? null : new byte[size * size]);
@@ -95,13 +95,14 @@ public static class Augmenter
 /// A source drawn at <c>zoom</c> output pixels per source pixel, shrunk to that scale first with
 /// <see cref="RgbaImage.ResizeAntialiased"/> so that the bilinear sample which follows reads it at about 1:1: the
 /// model then sees a photo's detail averaged, as an antialiased shrink shows it, not two-tap samples of every k-th
-/// pixel. <c>toX</c> and <c>toY</c> map a source point onto the shrunk image (the sizes are rounded).
+/// pixel. <c>toX</c> and <c>toY</c> map a source point onto the shrunk image (the sizes are rounded). Without
+/// <c>antialias</c>, or drawn at its own size or larger, the source is sampled as it is.
 /// </summary>
 public static class SourceShrink
 {
-    public static (RgbaImage Image, double ToX, double ToY) To(RgbaImage source, double zoom)
+    public static (RgbaImage Image, double ToX, double ToY) To(RgbaImage source, double zoom, bool antialias)
     {
-        if (!(zoom < 1)) return (source, 1, 1);
+        if (!antialias || !(zoom < 1)) return (source, 1, 1);
         int w = Math.Max(1, (int)Math.Round(source.Width * zoom)), h = Math.Max(1, (int)Math.Round(source.Height * zoom));
         return (source.ResizeAntialiased(w, h), (double)w / source.Width, (double)h / source.Height);
     }

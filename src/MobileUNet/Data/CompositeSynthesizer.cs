@@ -164,7 +164,7 @@ public sealed partial class CompositeSynthesizer
         double angle = rng.Uniform(-Options.MaxRotationDegrees, Options.MaxRotationDegrees) * Math.PI / 180 * (portrait ? 0.5 : 1);
         bool flip = rng.Next(2) == 1;
         double cos = Math.Cos(angle), sin = Math.Sin(angle);
-        var (source, toX, toY) = Options.AntialiasSources ? SourceShrink.To(jittered, zoom) : (jittered, 1.0, 1.0);
+        var (source, toX, toY) = SourceShrink.To(jittered, zoom, Options.AntialiasSources);
 
         // The cutout as float layers at output resolution: premultiplied colour and alpha.
         int n = Size * Size;

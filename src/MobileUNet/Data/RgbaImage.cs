@@ -73,13 +73,15 @@ public sealed class RgbaImage
                 float w = 1 - MathF.Abs(i + 0.5f - centre) / support;
                 if (w > 0) { taps.Add((i, w)); total += w; }
             }
+            // Normalised once per output position, not once per line and channel.
+            for (int t = 0; t < taps.Count; t++) taps[t] = (taps[t].Index, taps[t].Weight / total);
             for (int line = 0; line < lines; line++)
             {
                 int to = (horizontal ? line * outWidth + o : o * outWidth + line) * 4;
                 foreach (var (i, w) in taps)
                 {
                     int from = (horizontal ? line * width + i : i * width + line) * 4;
-                    for (int c = 0; c < 4; c++) result[to + c] += w / total * pixels[from + c];
+                    for (int c = 0; c < 4; c++) result[to + c] += w * pixels[from + c];
                 }
             }
         }
