@@ -114,11 +114,38 @@ public sealed class PretrainedEncoderTests : IDisposable
         Assert.Equal(expected, model.state_dict()["encoder.b03.bn1.running_var"].data<float>().ToArray());
 
         var e = Assert.Throws<FileNotFoundException>(() => Inference.ModelSource.PretrainedEncoderPath("mobilenet-v9"));
-        Assert.Contains("shipped: mobilenet-v1", e.Message);
+        Assert.Contains("shipped: mobilenet-v1, posenet", e.Message);
         // train, sweep and demo read --encoder-weights alike: absent or "none" means from scratch.
         Assert.Null(Inference.ModelSource.PretrainedEncoderPathOrNone(null));
         Assert.Null(Inference.ModelSource.PretrainedEncoderPathOrNone("None"));
         Assert.Equal(manifest, Inference.ModelSource.PretrainedEncoderPathOrNone("mobilenet-v1"));
+    }
+
+    [Fact]
+    public void A_wider_layer_takes_the_pretrained_one_in_its_leading_channels_and_keeps_its_own_start_in_the_rest()
+    {
+        // PoseNet's MobileNet (width 0.75) ends in two 384-channel layers where alpha 0.5 has 512.
+        var manifest = Inference.ModelSource.PretrainedEncoderPath("posenet");
+        var tensors = TfjsWeights.Read(manifest);
+        Torch.EnsureReady();
+        using var model = new Model.MobileUNet(new ModelSpec(0.5, 64), seed: 5);
+        using var fresh = new Model.MobileUNet(new ModelSpec(0.5, 64), seed: 5);
+        PretrainedEncoder.LoadInto(model, manifest, Normalization.ImageNet);
+        using var _ = no_grad();
+        var loaded = model.state_dict()["encoder.b12.pointwise.weight"]; // [512, 256, 1, 1]
+        var (shape, values) = tensors["MobilenetV1/Conv2d_12_pointwise/weights"]; // [1, 1, 384, 384]
+        Assert.Equal([1L, 1, 384, 384], shape);
+        using var pretrained = tensor(values).view(384, 384).t().narrow(1, 0, 256).reshape(384, 256, 1, 1);
+        AssertClose(pretrained, loaded.narrow(0, 0, 384), 0);
+        AssertClose(fresh.state_dict()["encoder.b12.pointwise.weight"].narrow(0, 384, 128), loaded.narrow(0, 384, 128), 0);
+        // The folded bias of the 384 channels lands in the batch norm's shift; the other 128 keep a fresh norm.
+        var bias = model.state_dict()["encoder.b12.bn2.bias"];
+        Assert.Equal(tensors["MobilenetV1/Conv2d_12_pointwise/convolution_bn_offset"].Values, bias.narrow(0, 0, 384).data<float>().ToArray());
+        Assert.All(bias.narrow(0, 384, 128).data<float>().ToArray(), b => Assert.Equal(0f, b));
+        // Layers no wider than PoseNet's are filled whole: b11's depthwise kernel is its first 256 channels.
+        var (dwShape, dwValues) = tensors["MobilenetV1/Conv2d_11_depthwise/depthwise_weights"]; // [3, 3, 384, 1]
+        using var dw = tensor(dwValues).view(dwShape).permute(2, 3, 0, 1).narrow(0, 0, 256);
+        AssertClose(dw, model.state_dict()["encoder.b11.depthwise.weight"], 0);
     }
 
     // An alpha-1 model with random BN scales, shifts and statistics, so that folding them is visible.

@@ -19,7 +19,8 @@ namespace MobileUNet.Model;
 /// (<c>Preprocessor/mul/x</c>, <c>Preprocessor/sub/y</c>: x * 2/255 - 1); that scale and shift are folded into the
 /// first convolution, so the model keeps the caller's normalisation and every exporter and reader works unchanged.
 /// A narrower encoder (alpha &lt; 1) takes the first c(n) channels of every layer: a crude start, not the same
-/// function; measure it against a fresh initialisation before relying on it.
+/// function; measure it against a fresh initialisation before relying on it. A layer wider than the pretrained one
+/// takes it in its leading channels and keeps its own initialisation in the rest.
 /// </remarks>
 internal static class PretrainedEncoder
 {
@@ -101,19 +102,25 @@ internal static class PretrainedEncoder
         Copy(state, bn + ".running_var", variance, path);
     }
 
-    // Copies source into the named parameter; a narrower target takes the leading channels of every dimension.
+    // Copies source into the named parameter; a narrower target takes the leading channels of every dimension, a
+    // wider one (PoseNet's last two layers hold 384 channels where alpha 0.5 has 512) takes the source in its leading
+    // channels and keeps its seeded initialisation in the rest. Kernel sizes must agree.
     static void Copy(Dictionary<string, Tensor> state, string name, Tensor source, string path)
     {
         using var scope = NewDisposeScope();
         var target = state[name];
         var view = source;
+        var filled = target;
+        if (target.dim() != source.dim())
+            throw new InvalidDataException($"{path}: '{name}' has {target.dim()} dimensions, the pretrained layer {source.dim()}.");
         for (int d = 0; d < target.dim(); d++)
         {
-            if (target.shape[d] > view.shape[d])
-                throw new InvalidDataException($"{path}: '{name}' needs {target.shape[d]} channels in dimension {d}, the pretrained layer has {view.shape[d]}; is this a narrower MobileNet?");
+            if (d >= 2 && target.shape[d] != view.shape[d])
+                throw new InvalidDataException($"{path}: '{name}' has a {target.shape[d]}-wide kernel in dimension {d}, the pretrained layer {view.shape[d]}.");
             if (target.shape[d] < view.shape[d]) view = view.narrow(d, 0, target.shape[d]);
+            else if (target.shape[d] > view.shape[d]) filled = filled.narrow(d, 0, view.shape[d]);
         }
-        target.copy_(view);
+        filled.copy_(view);
     }
 }
 
