@@ -274,8 +274,8 @@ public class ReliabilityTests
     public void Another_commands_option_is_refused_without_suggesting_itself()
     {
         var output = Path.Combine(TestData.TempDir(), "labels");
-        var r = Cli.Run("data", "label", "-m", TinyModel.Value, TestData.Voc, "-o", output, "--threads", "1");
-        AssertOneLineError(r, "This command has no --threads", 2);
+        var r = Cli.Run("data", "label", "-m", TinyModel.Value, TestData.Voc, "-o", output, "--epochs", "1");
+        AssertOneLineError(r, "This command has no --epochs", 2);
         Assert.DoesNotContain("Did you mean", r.Stderr);
         Assert.False(Directory.Exists(output));
     }

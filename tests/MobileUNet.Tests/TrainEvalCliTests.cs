@@ -51,7 +51,7 @@ public class TrainEvalCliTests
         Assert.Contains(Enumerable.Range(0, soft.Width * soft.Height), i => soft.Pixels[i * 4] is > 0 and < 255);
 
         File.Delete(Path.Combine(outDir, "masks", Path.GetFileNameWithoutExtension(PredictCommandInputs(photos)[0]) + ".png"));
-        var again = Cli.Run("data", "label", "-m", TinyModel.Value, photos, "-o", outDir);
+        var again = Cli.Run("data", "label", "-m", TinyModel.Value, photos, "-o", outDir, "--threads", "1");
         Assert.True(again.ExitCode == 0, again.Stderr);
         Assert.Contains($"labelled 1, already done {count - 1}", again.Stdout);
     }

@@ -23,18 +23,22 @@ public sealed class LabelCommand : Command<LabelCommand.Settings>
         [Description("Dataset folder: OUT/images (the photos, copied) and OUT/masks (teacher probability x 255, PNG). Reruns resume.")]
         public string Output { get; init; } = "";
 
+        [CommandOption("--threads <N>")]
+        [Description(RuntimeSettings.Help.Threads)]
+        public int? Threads { get; init; }
+
         public override ValidationResult Validate() =>
             string.IsNullOrEmpty(Model) ? ValidationResult.Error("-m/--model (the teacher) is required.")
             : string.IsNullOrEmpty(Output) ? ValidationResult.Error("-o/--output is required.")
             : Inputs.Length == 0 ? ValidationResult.Error("give at least one photo or folder.")
-            : ValidationResult.Success();
+            : RuntimeSettings.Check(Threads, RuntimeOptions.DefaultExecutionProvider, threshold: null);
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         Platform.OutputPaths.CheckFolder(settings.Output, [settings.Model, .. settings.Inputs]);
         var photos = settings.Inputs.SelectMany(PredictCommand.Inputs).ToList();
-        using var teacher = SegmenterFactory.Open(settings.Model, Backend.Onnx);
+        using var teacher = SegmenterFactory.Open(settings.Model, RuntimeSettings.Options(Backend.Onnx, settings.Threads, RuntimeOptions.DefaultExecutionProvider, pipelined: false));
         LabelSummary? summary = null;
         AnsiConsole.Progress().AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
