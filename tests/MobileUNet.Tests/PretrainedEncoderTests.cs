@@ -114,7 +114,7 @@ public sealed class PretrainedEncoderTests : IDisposable
         Assert.Equal(expected, model.state_dict()["encoder.b03.bn1.running_var"].data<float>().ToArray());
 
         var e = Assert.Throws<FileNotFoundException>(() => Inference.ModelSource.PretrainedEncoderPath("mobilenet-v9"));
-        Assert.Contains("shipped: mobilenet-v1, posenet", e.Message);
+        Assert.Contains("shipped: mobilenet-v1", e.Message);
         // train, sweep and demo read --encoder-weights alike: absent or "none" means from scratch.
         Assert.Null(Inference.ModelSource.PretrainedEncoderPathOrNone(null));
         Assert.Null(Inference.ModelSource.PretrainedEncoderPathOrNone("None"));
@@ -124,36 +124,39 @@ public sealed class PretrainedEncoderTests : IDisposable
     [Fact]
     public void A_wider_layer_takes_the_pretrained_one_in_its_leading_channels_and_keeps_its_own_start_in_the_rest()
     {
-        // PoseNet's MobileNet (width 0.75) ends in two 384-channel layers where alpha 0.5 has 512.
-        var manifest = Inference.ModelSource.PretrainedEncoderPath("posenet");
+        // A width-0.25 network loaded into alpha 0.5: b12 holds 256 channels there and 512 here (a pretrained
+        // MobileNet narrower than the model, as PoseNet's width 0.75 is in its last layers at alpha 0.5).
+        using var source = RandomisedModel(alpha: 0.25);
+        var manifest = WriteManifest(source);
         var tensors = TfjsWeights.Read(manifest);
-        Torch.EnsureReady();
         using var model = new Model.MobileUNet(new ModelSpec(0.5, 64), seed: 5);
         using var fresh = new Model.MobileUNet(new ModelSpec(0.5, 64), seed: 5);
         PretrainedEncoder.LoadInto(model, manifest, Normalization.ImageNet);
         using var _ = no_grad();
         var loaded = model.state_dict()["encoder.b12.pointwise.weight"]; // [512, 256, 1, 1]
-        var (shape, values) = tensors["MobilenetV1/Conv2d_12_pointwise/weights"]; // [1, 1, 384, 384]
-        Assert.Equal([1L, 1, 384, 384], shape);
-        using var pretrained = tensor(values).view(384, 384).t().narrow(1, 0, 256).reshape(384, 256, 1, 1);
-        AssertClose(pretrained, loaded.narrow(0, 0, 384), 0);
-        AssertClose(fresh.state_dict()["encoder.b12.pointwise.weight"].narrow(0, 384, 128), loaded.narrow(0, 384, 128), 0);
-        // The folded bias of the 384 channels lands in the batch norm's shift; the other 128 keep a fresh norm.
+        var start = fresh.state_dict()["encoder.b12.pointwise.weight"];
+        var (shape, values) = tensors["MobilenetV1/Conv2d_12_pointwise/weights"]; // [1, 1, 128, 256]
+        Assert.Equal([1L, 1, 128, 256], shape);
+        using var pretrained = tensor(values).view(128, 256).t().reshape(256, 128, 1, 1);
+        AssertClose(pretrained, loaded.narrow(0, 0, 256).narrow(1, 0, 128), 0);
+        AssertClose(start.narrow(0, 256, 256), loaded.narrow(0, 256, 256), 0);
+        AssertClose(start.narrow(1, 128, 128), loaded.narrow(1, 128, 128), 0);
+        // The folded bias of the 256 channels lands in the batch norm's shift; the other 256 keep a fresh norm.
         var bias = model.state_dict()["encoder.b12.bn2.bias"];
-        Assert.Equal(tensors["MobilenetV1/Conv2d_12_pointwise/convolution_bn_offset"].Values, bias.narrow(0, 0, 384).data<float>().ToArray());
-        Assert.All(bias.narrow(0, 384, 128).data<float>().ToArray(), b => Assert.Equal(0f, b));
-        // Layers no wider than PoseNet's are filled whole: b11's depthwise kernel is its first 256 channels.
-        var (dwShape, dwValues) = tensors["MobilenetV1/Conv2d_11_depthwise/depthwise_weights"]; // [3, 3, 384, 1]
-        using var dw = tensor(dwValues).view(dwShape).permute(2, 3, 0, 1).narrow(0, 0, 256);
-        AssertClose(dw, model.state_dict()["encoder.b11.depthwise.weight"], 0);
+        Assert.Equal(tensors["MobilenetV1/Conv2d_12_pointwise/convolution_bn_offset"].Values, bias.narrow(0, 0, 256).data<float>().ToArray());
+        Assert.All(bias.narrow(0, 256, 256).data<float>().ToArray(), b => Assert.Equal(0f, b));
+        // A depthwise kernel is filled in its leading channels too: b11's first 128 of 256.
+        var (dwShape, dwValues) = tensors["MobilenetV1/Conv2d_11_depthwise/depthwise_weights"]; // [3, 3, 128, 1]
+        using var dw = tensor(dwValues).view(dwShape).permute(2, 3, 0, 1);
+        AssertClose(dw, model.state_dict()["encoder.b11.depthwise.weight"].narrow(0, 0, 128), 0);
     }
 
-    // An alpha-1 model with random BN scales, shifts and statistics, so that folding them is visible.
-    static Model.MobileUNet RandomisedModel()
+    // A model (alpha 1 unless given) with random BN scales, shifts and statistics, so that folding them is visible.
+    static Model.MobileUNet RandomisedModel(double alpha = 1)
     {
         Torch.EnsureReady();
         torch.manual_seed(11);
-        var model = new Model.MobileUNet(new ModelSpec(1, 64));
+        var model = new Model.MobileUNet(new ModelSpec(alpha, 64));
         using var _ = no_grad();
         foreach (var (name, t) in model.state_dict().Where(kv => kv.Key.StartsWith("encoder.") && kv.Key.Contains(".bn")))
         {

@@ -92,7 +92,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string? Init { get; init; }
 
         [CommandOption("--encoder-weights <NAME|PATH|NONE>")]
-        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT) or posenet (PoseNet's width-0.75 backbone, trained on people, Apache-2.0; models/encoders/), or a TF.js weights manifest (.json, shards beside it); width 1.0 fits --alpha 1, a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md), a wider layer takes the pretrained one in its leading channels. Or from a trained model's encoder: a shipped model's name (person, hair) or a .munet of the same --alpha, its decoder left fresh (for another --alpha-up). Default none: from scratch.")]
+        [Description("Start the encoder from a pretrained MobileNet v1: the shipped mobilenet-v1 (face-api's width-1.0 backbone, MIT; models/encoders/), or a TF.js weights manifest (.json, shards beside it; e.g. PoseNet's backbone, written by scripts/vendor-posenet-encoder.sh); width 1.0 fits --alpha 1, a narrower model takes each layer's leading channels (measured to pay at 0.5: models/hair.md), a wider layer takes the pretrained one in its leading channels. Or from a trained model's encoder: a shipped model's name (person, hair) or a .munet of the same --alpha, its decoder left fresh (for another --alpha-up). Default none: from scratch.")]
         public string? EncoderWeights { get; init; }
 
         [CommandOption("--zoom <MIN,MAX>")]
