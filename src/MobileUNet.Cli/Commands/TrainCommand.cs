@@ -88,7 +88,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         public string Out { get; init; } = "runs/train";
 
         [CommandOption("--init <NAME|PATH>")]
-        [Description("Fine-tune: start from a shipped model (person, person-160, hair) or a saved .munet of the same alpha and upsampling (any size).")]
+        [Description("Fine-tune: start from a shipped model (person, person-160, hair) or a saved .munet of the same alpha and upsampling (any size). With an --alpha below the model's own, start narrower from it: every layer keeps the channels its batch norm scales most (structured pruning), and the run trains on from there.")]
         public string? Init { get; init; }
 
         [CommandOption("--encoder-weights <NAME|PATH|NONE>")]

@@ -55,6 +55,20 @@ internal static class WeightsFile
     }
 
     /// <summary>
+    /// Starts a model for fine-tuning from a saved one (<c>train --init</c>): the same network at any input size, or a
+    /// wider one (alpha 1 for an alpha-0.5 model, say), narrowed by <see cref="NarrowedWeights"/>.
+    /// </summary>
+    public static WeightsHeader StartFrom(MobileUNet model, string path)
+    {
+        var spec = WeightsFormat.ReadHeader(path).Spec with { InputSize = model.Spec.InputSize };
+        if (spec == model.Spec || !(spec.Alpha >= model.Spec.Alpha && spec.AlphaUp * spec.Alpha >= model.Spec.AlphaUp * model.Spec.Alpha))
+            return LoadInto(model, path, anyInputSize: true);
+        var (source, header) = Load(path);
+        using (source) NarrowedWeights.LoadInto(model, source, path);
+        return header;
+    }
+
+    /// <summary>
     /// Starts <paramref name="model"/>'s encoder from a trained model's (a .munet of the same encoder width), leaving its
     /// decoder as initialised: a wider or narrower decoder (alpha_up) or another input size on an encoder that has
     /// already learnt the task. The source must have been trained on the same input normalisation.

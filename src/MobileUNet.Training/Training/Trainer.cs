@@ -82,7 +82,7 @@ public sealed class Trainer(TrainOptions requested, ITrainingSource source, ISeg
         // randomness is (seed, sample index).
         using var model = new Model.MobileUNet(options.Spec, options.Seed);
         using var optimizer = CreateOptimizer(model);
-        if (state is null && options.InitWeights is { } init) WeightsFile.LoadInto(model, init, anyInputSize: true);
+        if (state is null && options.InitWeights is { } init) WeightsFile.StartFrom(model, init);
         if (state is null && options.EncoderWeights is { } encoderWeights)
         {
             if (ModelSource.Sniff(encoderWeights) == ModelFileKind.Weights) WeightsFile.LoadEncoderInto(model, encoderWeights, normalization);
