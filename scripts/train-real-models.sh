@@ -19,10 +19,6 @@ train() {
   if [ -f "$out/last.munet" ]; then mu train "$@" -o "$out" --resume; else mu train "$@" -o "$out"; fi
 }
 
-# person, phase 1: real cutouts composited over real backgrounds (realistic composites: SynthOptions.Training).
-train "$R/person" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
-  --alpha 0.5 --size 128 --steps 60 --minutes 80 --threads 1 --seed 1
-
 # The teacher: MediaPipe selfie segmentation (Apache-2.0, vendored), imported into our ONNX format, labels the LFW
 # photos (people, for the person task) and the background photos (mostly empty: negatives).
 mu import models/teachers/mediapipe-selfie/selfie_segmentation.tflite -o "$R/mediapipe-selfie.onnx"
@@ -33,30 +29,23 @@ for d in lfw-person bg-person; do
   for k in images masks; do ln -sf "$(realpath "$R/labels/$d/$k")"/* "$R/labels/mix/$k/"; done
 done
 
-# person, phase 2: fine-tune on composites mixed half and half with the teacher-labelled photos (hard targets:
-# measured better than soft ones on people-val, models/person.md).
-train "$R/person-mix" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
-  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person/best.munet" \
-  --lr 0.0015 --steps 60 --minutes 65 --threads 1 --seed 2
-
-# person, phase 3 and 4: the same mix, a lower rate, then a short cosine to zero. (Phase 3 was stopped after epoch 83
-# of the 148 its --minutes plan set, when the cores were needed; phase 4 continues from its last checkpoint.)
-train "$R/person-c3" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
-  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-mix/last.munet" \
-  --lr 0.001 --steps 60 --minutes 75 --threads 1 --seed 3
-train "$R/person-c4" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
-  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c3/last.munet" \
-  --lr 0.0004 --steps 60 --minutes 45 --threads 1 --seed 5
-# person, phase 5: one more cosine of the same mix at the same low rate, from phase 4's last checkpoint.
-train "$R/person-c5" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
-  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c4/last.munet" \
-  --lr 0.0004 --steps 60 --minutes 95 --threads 1 --seed 6
-
-# person-160 (the larger person model, a0.5/160): phase 5's weights fine-tuned at input 160 on the same mix (2 threads:
-# it ran alone, paused for about 6 of its 75 minutes).
-train "$R/person-160" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
-  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-c5/last.munet" --size 160 \
-  --lr 0.0004 --steps 60 --minutes 75 --threads 2 --seed 8
+# person and person-160 (since 2026-12-03): a full-width network (alpha 1, which takes face-api's encoder whole) trained
+# one cosine on the same mix from the start, then narrowed to alpha 0.5 (`train --init WIDER --alpha 0.5`: each layer
+# keeps the channels its batch norm scales most) and trained one more cosine. The models shipped before came from five
+# cycles at alpha 0.5 from scratch (about 6 h; git history of this script, models/person.md), which these replace.
+train "$R/person-a1" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --alpha 1 --size 128 --encoder-weights mobilenet-v1 \
+  --lr 0.003 --steps 60 --minutes 100 --threads 1 --seed 4
+train "$R/person-narrow128" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-a1/last.munet" --alpha 0.5 --size 128 \
+  --lr 0.002 --steps 60 --minutes 105 --threads 1 --seed 6
+# person-160: the alpha-1 network fine-tuned at input 160, then narrowed the same way at 160.
+train "$R/person-a1-160" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-a1/last.munet" --size 160 \
+  --lr 0.0008 --steps 60 --minutes 40 --threads 1 --seed 5
+train "$R/person-narrow160" --cutouts "$D/people/cutouts" --backgrounds "$D/people/backgrounds" \
+  --mix "$R/labels/mix" --mix-share 0.5 --mix-targets Hard --init "$R/person-a1-160/last.munet" --alpha 0.5 --size 160 \
+  --lr 0.002 --steps 60 --minutes 90 --threads 1 --seed 7
 
 # hair: LFW hair masks, split by person (9:1), from the pretrained MobileNet v1 encoder (its leading channels at
 # alpha 0.5), then two more cosine cycles.
@@ -72,8 +61,8 @@ train "$R/hair-c4" --data "$D/lfw-hair" --init "$R/hair-c3/last.munet" --lr 0.00
 # TorchSharp; a test checks it is the export of the weights), and an int8 ONNX where it stays within 0.01 IoU of fp32
 # (checked with eval, model cards).
 # person: the end of the cosine (its validation composites are not the real photos it is for; best.munet is chosen on them).
-cp "$R/person-c5/last.munet" models/person.munet
-cp "$R/person-160/last.munet" models/person-160.munet
+cp "$R/person-narrow128/last.munet" models/person.munet
+cp "$R/person-narrow160/last.munet" models/person-160.munet
 cp "$R/hair-c4/last.munet" models/hair.munet
 mu export models/person.munet -o models/person.onnx
 mu export models/person-160.munet -o models/person-160.onnx
