@@ -61,8 +61,9 @@ internal static class WeightsFile
     public static WeightsHeader StartFrom(MobileUNet model, string path)
     {
         var spec = WeightsFormat.ReadHeader(path).Spec with { InputSize = model.Spec.InputSize };
-        if (spec == model.Spec || !(spec.Alpha >= model.Spec.Alpha && spec.AlphaUp * spec.Alpha >= model.Spec.AlphaUp * model.Spec.Alpha))
-            return LoadInto(model, path, anyInputSize: true);
+        if (spec == model.Spec) return LoadInto(model, path, anyInputSize: true);
+        if (!(spec.Alpha >= model.Spec.Alpha && spec.AlphaUp * spec.Alpha >= model.Spec.AlphaUp * model.Spec.Alpha))
+            throw new InvalidDataException($"{path}: weights are for {spec}, but the model is {model.Spec}; a start can be the same network or a wider one to narrow, not a narrower one.");
         var (source, header) = Load(path);
         using (source) NarrowedWeights.LoadInto(model, source, path);
         return header;
