@@ -82,8 +82,8 @@ public sealed class NarrowedWeightsTests : IDisposable
         {
             foreach (var c in channels) w[name].select(dim, c).zero_();
         }
-        HashSet<long> Dead(string producerNorm) => Dead2(w[producerNorm].shape[0], n[producerNorm].shape[0]);
-        HashSet<long> Dead2(long width, long keep) => [.. Enumerable.Range(0, (int)width).OrderBy(_ => random.Next()).Skip((int)keep).Select(i => (long)i)];
+        HashSet<long> Dead(string producerNorm) => DeadOf(w[producerNorm].shape[0], n[producerNorm].shape[0]);
+        HashSet<long> DeadOf(long width, long keep) => [.. Enumerable.Range(0, (int)width).OrderBy(_ => random.Next()).Skip((int)keep).Select(i => (long)i)];
         void SilenceNorm(string bn, IEnumerable<long> channels, long offset = 0)
         {
             var shifted = channels.Select(c => c + offset).ToList();
@@ -107,7 +107,7 @@ public sealed class NarrowedWeightsTests : IDisposable
         foreach (var (fuse, up) in joins.Values)
         {
             string layer = UpBias(up);
-            var dead = Dead2(w[layer + ".bias"].shape[0], n[layer + ".bias"].shape[0]);
+            var dead = DeadOf(w[layer + ".bias"].shape[0], n[layer + ".bias"].shape[0]);
             Zero(layer + ".weight", layer.EndsWith("transposed") ? 1 : 0, dead);
             Zero(layer + ".bias", 0, dead);
             SilenceNorm($"decoder.{fuse}.bn1", dead);

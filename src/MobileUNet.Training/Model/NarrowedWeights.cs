@@ -39,28 +39,36 @@ internal static class NarrowedWeights
             kept[stage.Name] = input;
         }
 
-        // Decoder: each stage upsamples, joins a skip (its channels after the upsampling's in the concatenation), fuses.
-        var stages = new (string Up, string Fuse, string Skip)[] { ("up1", "b14", "b11"), ("up2", "b15", "b05"), ("up3", "b16", "b03"), ("up4", "b17", "b01") };
-        foreach (var (up, fuse, skip) in stages)
+        // Decoder (UNetDecoder): up1..up4 each upsample and join the skips from the deepest up (b11, b05, b03, b01), at
+        // their offset after the upsampling's channels, fused by b14..b17; b18 then joins the first skip (b00).
+        var skips = EncoderStages.All.Where(s => s.Skip).Reverse().ToList();
+        string fuse = "";
+        for (int i = 0; i < skips.Count - 1; i++)
         {
-            string upName = "decoder." + up, fuseName = "decoder." + fuse;
-            string bias = UpBias(from, upName);
-            long sourceUpWidth = from[bias].shape[0];
-            var upKept = copier.Top($"{fuseName}.bn1.weight", to[bias].shape[0], limit: sourceUpWidth);
-            copier.Upsampling(upName, input, upKept);
-            input = copier.DepthwiseBlock(fuseName, Join(upKept, sourceUpWidth, kept[skip]));
+            var up = UpsamplingLayer.Of(from, $"decoder.up{i + 1}");
+            fuse = $"decoder.b{14 + i}";
+            long sourceUpWidth = from[up.Bias].shape[0];
+            var upKept = copier.Top($"{fuse}.bn1.weight", to[up.Bias].shape[0], limit: sourceUpWidth);
+            copier.Slice(up.Weight, (up.InputDim, input), (1 - up.InputDim, upKept));
+            copier.Slice(up.Bias, (0, upKept));
+            input = copier.DepthwiseBlock(fuse, Join(upKept, sourceUpWidth, kept[skips[i].Name]));
         }
-        long sourceFuseWidth = from["decoder.b17.bn2.weight"].shape[0];
-        input = copier.ConvBlock("decoder.b18", Join(input, sourceFuseWidth, kept["b00"]));
+        input = copier.ConvBlock("decoder.b18", Join(input, from[fuse + ".bn2.weight"].shape[0], kept[skips[^1].Name]));
         copier.Slice("decoder.head.weight", (1, input));
         copier.Slice("decoder.head.bias");
         copier.RequireAllCopied();
         WeightsFile.RequireFinite(target, path);
     }
 
-    // An upsampling's bias, whose length is its output width: a transposed convolution's or a resize + conv's.
-    static string UpBias(Dictionary<string, Tensor> state, string up) =>
-        state.ContainsKey(up + ".transposed.bias") ? up + ".transposed.bias" : up + ".conv.bias";
+    // An upsampling's parameters: a transposed convolution holds weight [in, out, 2, 2], a resize + conv [out, in, 3, 3];
+    // both a bias as long as their output.
+    sealed record UpsamplingLayer(string Weight, string Bias, int InputDim)
+    {
+        public static UpsamplingLayer Of(Dictionary<string, Tensor> state, string up) =>
+            state.ContainsKey(up + ".transposed.weight")
+                ? new(up + ".transposed.weight", up + ".transposed.bias", 0)
+                : new(up + ".conv.weight", up + ".conv.bias", 1);
+    }
 
     // The concatenation's kept channels: the first part's, then the second's shifted by the first part's source width.
     static long[] Join(long[] first, long firstSourceWidth, long[] second) => [.. first, .. second.Select(c => c + firstSourceWidth)];
@@ -101,21 +109,6 @@ internal static class NarrowedWeights
             Slice(block + ".pointwise.weight", (0, output), (1, input));
             Norm(block + ".bn2", output);
             return output;
-        }
-
-        public void Upsampling(string up, long[] input, long[] output)
-        {
-            // Transposed convolutions hold weight [in, out, 2, 2]; a resize + conv [out, in, 3, 3].
-            if (from.ContainsKey(up + ".transposed.weight"))
-            {
-                Slice(up + ".transposed.weight", (0, input), (1, output));
-                Slice(up + ".transposed.bias", (0, output));
-            }
-            else
-            {
-                Slice(up + ".conv.weight", (0, output), (1, input));
-                Slice(up + ".conv.bias", (0, output));
-            }
         }
 
         void Norm(string bn, long[] channels)
