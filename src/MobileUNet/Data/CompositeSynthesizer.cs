@@ -98,26 +98,30 @@ public sealed partial class CompositeSynthesizer
         return Augmenter.Apply(sample, Size, new AugmentOptions(1.0, 1.6, 0, true, ColourJitter.None, AntialiasSources: Options.AntialiasSources), rng).Image;
     }
 
-    void Paste(RgbaImage image, Mask mask, Random rng)
+    /// <summary>A random cutout, colour-jittered in a copy (the loaded cutouts are shared by every sample).</summary>
+    RgbaImage JitteredCutout(Random rng)
     {
         var cutout = cutouts[rng.Next(cutouts.Count)];
         var jittered = new RgbaImage(cutout.Width, cutout.Height, (byte[])cutout.Pixels.Clone());
         (Options.CutoutColour ?? ColourJitter.None).Apply(jittered, rng);
+        return jittered;
+    }
+
+    void Paste(RgbaImage image, Mask mask, Random rng)
+    {
+        var cutout = JitteredCutout(rng);
         double zoom = rng.Uniform(Options.MinHeight, Options.MaxHeight) * Size / cutout.Height;
         double angle = rng.Uniform(-Options.MaxRotationDegrees, Options.MaxRotationDegrees) * Math.PI / 180;
         bool flip = rng.Next(2) == 1;
         // Where the cutout's centre lands: anywhere that keeps most of it in the frame.
         double centreU = rng.Uniform(0.25, 0.75) * Size, centreV = rng.Uniform(0.3, 0.8) * Size;
-        double cos = Math.Cos(angle), sin = Math.Sin(angle);
+        var placement = new CutoutPlacement(cutout, centreU, centreV, zoom, angle, flip);
         Span<byte> fg = stackalloc byte[4];
         for (int v = 0; v < Size; v++)
             for (int u = 0; u < Size; u++)
             {
-                double dx = (u + 0.5 - centreU) / zoom, dy = (v + 0.5 - centreV) / zoom;
-                if (flip) dx = -dx;
-                double sx = cutout.Width / 2.0 + cos * dx - sin * dy, sy = cutout.Height / 2.0 + sin * dx + cos * dy;
-                if (sx < -1 || sy < -1 || sx > cutout.Width + 1 || sy > cutout.Height + 1) continue;
-                Sampler.Bilinear(jittered, sx, sy, clampBorder: false, fg);
+                if (!placement.TrySource(u, v, out double sx, out double sy)) continue;
+                Sampler.Bilinear(cutout, sx, sy, clampBorder: false, fg);
                 if (fg[3] == 0) continue;
                 int o = (v * Size + u) * 4;
                 float a = fg[3] / 255f;
@@ -150,9 +154,7 @@ public sealed partial class CompositeSynthesizer
 
     void PasteRealistic(RgbaImage image, Mask mask, Realism realism, Random rng, bool portrait)
     {
-        var cutout = cutouts[rng.Next(cutouts.Count)];
-        var jittered = new RgbaImage(cutout.Width, cutout.Height, (byte[])cutout.Pixels.Clone());
-        (Options.CutoutColour ?? ColourJitter.None).Apply(jittered, rng);
+        var cutout = JitteredCutout(rng);
         // Portraits: the figure is taller than the frame with its head near the top, so the frame cuts it off
         // at the chest or waist. Figures: log-uniform heights, so small people in a street are as common as large.
         double height = portrait
@@ -163,8 +165,8 @@ public sealed partial class CompositeSynthesizer
         double centreV = portrait ? (rng.Uniform(-0.08, 0.2) + height / 2) * Size : rng.Uniform(0.25, 0.9) * Size;
         double angle = rng.Uniform(-Options.MaxRotationDegrees, Options.MaxRotationDegrees) * Math.PI / 180 * (portrait ? 0.5 : 1);
         bool flip = rng.Next(2) == 1;
-        double cos = Math.Cos(angle), sin = Math.Sin(angle);
-        var (source, toX, toY) = SourceShrink.To(jittered, zoom, Options.AntialiasSources);
+        var placement = new CutoutPlacement(cutout, centreU, centreV, zoom, angle, flip);
+        var (source, toX, toY) = SourceShrink.To(cutout, zoom, Options.AntialiasSources);
 
         // The cutout as float layers at output resolution: premultiplied colour and alpha.
         int n = Size * Size;
@@ -175,10 +177,7 @@ public sealed partial class CompositeSynthesizer
         for (int v = 0; v < Size; v++)
             for (int u = 0; u < Size; u++)
             {
-                double dx = (u + 0.5 - centreU) / zoom, dy = (v + 0.5 - centreV) / zoom;
-                if (flip) dx = -dx;
-                double sx = cutout.Width / 2.0 + cos * dx - sin * dy, sy = cutout.Height / 2.0 + sin * dx + cos * dy;
-                if (sx < -1 || sy < -1 || sx > cutout.Width + 1 || sy > cutout.Height + 1) continue;
+                if (!placement.TrySource(u, v, out double sx, out double sy)) continue;
                 Sampler.Bilinear(source, sx * toX, sy * toY, clampBorder: false, fg);
                 if (fg[3] == 0) continue;
                 int i = v * Size + u;
@@ -218,6 +217,26 @@ public sealed partial class CompositeSynthesizer
             p[i * 4 + 1] = Photometric.ToByte(g * a + p[i * 4 + 1] * (1 - a));
             p[i * 4 + 2] = Photometric.ToByte(b * a + p[i * 4 + 2] * (1 - a));
         }
+    }
+}
+
+/// <summary>
+/// Where a cutout lands in the composite: each output pixel maps back, through the inverse of the flip, scale and
+/// rotation about the cutout's centre, to the cutout point it shows.
+/// </summary>
+readonly struct CutoutPlacement(RgbaImage cutout, double centreU, double centreV, double zoom, double angle, bool flip)
+{
+    readonly double cos = Math.Cos(angle), sin = Math.Sin(angle);
+    readonly int width = cutout.Width, height = cutout.Height;
+
+    /// <summary>The cutout point output pixel (u, v) shows; false where it falls outside the cutout.</summary>
+    public bool TrySource(int u, int v, out double sx, out double sy)
+    {
+        double dx = (u + 0.5 - centreU) / zoom, dy = (v + 0.5 - centreV) / zoom;
+        if (flip) dx = -dx;
+        sx = width / 2.0 + cos * dx - sin * dy;
+        sy = height / 2.0 + sin * dx + cos * dy;
+        return !(sx < -1 || sy < -1 || sx > width + 1 || sy > height + 1);
     }
 }
 
