@@ -72,7 +72,7 @@ public static class Augmenter
         double half = size / 2.0 / zoom;
         double cx = src.Width >= 2 * half ? rng.Uniform(half, src.Width - half) : src.Width / 2.0;
         double cy = src.Height >= 2 * half ? rng.Uniform(half, src.Height - half) : src.Height / 2.0;
-        var transform = new Similarity(cx, cy, zoom, angle, flip, size);
+        var transform = new Similarity(cx, cy, zoom, angle, flip, size / 2.0, size / 2.0);
         var (pixels, toX, toY) = SourceShrink.To(src, zoom, options.AntialiasSources);
 
         var image = new RgbaImage(size, size);
@@ -109,14 +109,20 @@ public static class SourceShrink
 }
 
 /// <summary>Output pixel centre (u + 0.5, v + 0.5) to a continuous source point: scale 1/zoom, rotate, flip, centre.</summary>
-readonly record struct Similarity(double CentreX, double CentreY, double Zoom, double Angle, bool Flip, int Size)
+/// <summary>
+/// One similarity transform read backwards: output pixel (u, v) maps, through the inverse of the flip, zoom and
+/// rotation, to the source point it shows; the output point (pivotU, pivotV) shows the source point (centreX,
+/// centreY). A photo's scale-crop pivots on the crop's centre, a pasted cutout on where its centre lands.
+/// </summary>
+readonly struct Similarity(double centreX, double centreY, double zoom, double angle, bool flip, double pivotU, double pivotV)
 {
+    readonly double cos = Math.Cos(angle), sin = Math.Sin(angle);
+
     public (double X, double Y) Source(int u, int v)
     {
-        double dx = (u + 0.5 - Size / 2.0) / Zoom, dy = (v + 0.5 - Size / 2.0) / Zoom;
-        if (Flip) dx = -dx;
-        double cos = Math.Cos(Angle), sin = Math.Sin(Angle);
-        return (CentreX + cos * dx - sin * dy, CentreY + sin * dx + cos * dy);
+        double dx = (u + 0.5 - pivotU) / zoom, dy = (v + 0.5 - pivotV) / zoom;
+        if (flip) dx = -dx;
+        return (centreX + cos * dx - sin * dy, centreY + sin * dx + cos * dy);
     }
 }
 

@@ -220,22 +220,16 @@ public sealed partial class CompositeSynthesizer
     }
 }
 
-/// <summary>
-/// Where a cutout lands in the composite: each output pixel maps back, through the inverse of the flip, scale and
-/// rotation about the cutout's centre, to the cutout point it shows.
-/// </summary>
+/// <summary>Where a cutout lands: composite pixels map back to cutout points, or outside it.</summary>
 readonly struct CutoutPlacement(RgbaImage cutout, double centreU, double centreV, double zoom, double angle, bool flip)
 {
-    readonly double cos = Math.Cos(angle), sin = Math.Sin(angle);
+    readonly Similarity toCutout = new(cutout.Width / 2.0, cutout.Height / 2.0, zoom, angle, flip, centreU, centreV);
     readonly int width = cutout.Width, height = cutout.Height;
 
     /// <summary>The cutout point output pixel (u, v) shows; false where it falls outside the cutout.</summary>
     public bool TrySource(int u, int v, out double sx, out double sy)
     {
-        double dx = (u + 0.5 - centreU) / zoom, dy = (v + 0.5 - centreV) / zoom;
-        if (flip) dx = -dx;
-        sx = width / 2.0 + cos * dx - sin * dy;
-        sy = height / 2.0 + sin * dx + cos * dy;
+        (sx, sy) = toCutout.Source(u, v);
         return !(sx < -1 || sy < -1 || sx > width + 1 || sy > height + 1);
     }
 }
