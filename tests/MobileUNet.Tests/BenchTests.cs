@@ -558,17 +558,10 @@ public class RecommendTests
 
 public class BenchCliTests
 {
-    static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "munet-bench-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     [Fact]
     public void Bench_writes_json_csv_markdown_and_charts()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         var r = Cli.Run("bench", "--backend", "torch", "--alphas", "0.25", "--sizes", "32", "--threads", "1", "--budget-seconds", "0.05",
             "--parts", "--blocks", "--block-alpha", "0.25", "--block-size", "32", "-o", dir);
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -584,7 +577,7 @@ public class BenchCliTests
     [Fact]
     public void Bench_times_a_weights_file_at_its_own_spec()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         var file = Path.Combine(dir, "tiny.munet");
         using (var net = new MobileUNet.Model.MobileUNet(new ModelSpec(0.25, 64, Upsampling.BilinearConv)))
             WeightsFile.Save(net, file);
@@ -614,7 +607,7 @@ public class BenchCliTests
     [InlineData("--upsampling Bicubic", "--upsampling")]
     public void Bench_refuses_what_it_cannot_run_with_one_line_and_no_output(string options, string message)
     {
-        var dir = Path.Combine(TempDir(), "out");
+        var dir = Path.Combine(TestData.TempDir(), "out");
         var r = Cli.Run([.. "bench --alphas 0.25 --sizes 32 --budget-seconds 0.05".Split(' '), .. options.Split(' '), "-o", dir]);
         Assert.NotEqual(0, r.ExitCode);
         var line = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -626,7 +619,7 @@ public class BenchCliTests
     [Fact]
     public void Merge_and_recommend_run_end_to_end_on_record_files()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         string a = Path.Combine(dir, "a.json"), b = Path.Combine(dir, "b.json"), acc = Path.Combine(dir, "accuracy.json");
         BenchFixtures.Grid("fixture-a").Save(a);
         BenchFixtures.Grid("fixture-b", scale: 10).Save(b);

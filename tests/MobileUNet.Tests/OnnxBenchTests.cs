@@ -137,17 +137,10 @@ public class BenchIntegrityTests(ITestOutputHelper output)
 
 public class OnnxBenchCliTests
 {
-    static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "mobileunet-onnxbench-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     [Fact]
     public void Bench_parts_and_blocks_on_onnx_write_the_operator_table()
     {
-        var dir = Path.Combine(TempDir(), "out");
+        var dir = Path.Combine(TestData.TempDir(), "out");
         var r = Cli.Run("bench", "--backend", "onnx", "--alphas", "0.25", "--sizes", "32", "--threads", "1", "--budget-seconds", "0.05",
             "--parts", "--blocks", "--block-alpha", "0.25", "--block-size", "32", "-o", dir);
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -190,7 +183,7 @@ public class OnnxBenchCliTests
     [Fact]
     public void Bench_cli_pairs_precisions_with_onnx_says_what_torch_skips_and_writes_optimized_graphs()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         var r = Cli.Run("bench", "--alphas", "0.25", "--sizes", "64", "--precision", "fp32,int8", "--threads", "1", "--budget-seconds", "0.05",
             "--optimized-graphs", Path.Combine(dir, "graphs"), "-o", Path.Combine(dir, "out"));
         Assert.True(r.ExitCode == 0, r.Stderr);
@@ -205,7 +198,7 @@ public class OnnxBenchCliTests
     [Fact]
     public void An_int8_onnx_file_is_timed_as_int8_and_other_precisions_of_it_are_refused()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         var file = Path.Combine(dir, "tiny.int8.onnx");
         Torch.EnsureReady();
         using (var net = new MobileUNet.Model.MobileUNet(new ModelSpec(0.25, 64)))
@@ -228,7 +221,7 @@ public class OnnxBenchCliTests
     [Fact]
     public void Bench_times_an_onnx_export_at_its_own_spec_on_onnx_only()
     {
-        var dir = TempDir();
+        var dir = TestData.TempDir();
         var file = Path.Combine(dir, "tiny.onnx");
         Torch.EnsureReady();
         using (var net = new MobileUNet.Model.MobileUNet(new ModelSpec(0.25, 64, Upsampling.NearestConv)))
