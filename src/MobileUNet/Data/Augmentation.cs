@@ -108,7 +108,6 @@ public static class SourceShrink
     }
 }
 
-/// <summary>Output pixel centre (u + 0.5, v + 0.5) to a continuous source point: scale 1/zoom, rotate, flip, centre.</summary>
 /// <summary>
 /// One similarity transform read backwards: output pixel (u, v) maps, through the inverse of the flip, zoom and
 /// rotation, to the source point it shows; the output point (pivotU, pivotV) shows the source point (centreX,
