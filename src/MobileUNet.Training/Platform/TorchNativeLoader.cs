@@ -64,6 +64,7 @@ internal static class TorchNativeLoader
         if (glue is null) return null;
         var decision = Patch(glue);
         TorchCpuBackend.PreferPassiveOpenMpWait();
+        TorchCpuBackend.KeepFreedMemory();
         TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU);
         TorchCpuBackend.Configure(Path.GetDirectoryName(glue)!);
         return decision;
