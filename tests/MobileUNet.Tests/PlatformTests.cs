@@ -82,36 +82,14 @@ public class PlatformTests
 public class TorchCpuBackendTests
 {
     [LinuxFact]
-    public void Memory_freed_by_tensors_is_reused_without_page_faults()
+    public void Glibc_malloc_is_set_to_keep_freed_memory()
     {
+        // The loader's mallopt calls must have been accepted (glibc refuses an mmap threshold above 32 MiB, for one).
+        // What they buy is measured, not asserted here: the effect shows on the main thread's arena, where `train`
+        // runs (README, "Requirements": 2.5x the img/s of a slow-mode process); this test runs on a pool thread,
+        // whose arena glibc grows and deletes in 64 MB sub-heaps whatever the trim threshold says.
         Torch.EnsureReady();
         Assert.True(TorchCpuBackend.KeepsFreedMemory, "glibc's mallopt did not take the settings (or GLIBC_TUNABLES/MALLOC_* set malloc here)");
-
-        // Tensors the size of a training step's activations (4-24 MB, below the 32 MiB mmap threshold), each
-        // filled (so every page is touched) and freed. The second round must come from the memory the first freed:
-        // this thread's minor page faults stay far below the pages it touched (glibc's default mmaps such blocks
-        // afresh and the kernel faults and zeroes every page again).
-        long[] floats = [1 << 20, 3 << 20, 6 << 20, 2 << 20, 5 << 20];
-        void Round()
-        {
-            foreach (var n in floats)
-            {
-                using var t = torch.ones(n);
-                Assert.Equal(n, t.sum().item<float>());
-            }
-        }
-        Round();
-        long before = ThreadMinorFaults();
-        Round();
-        long faults = ThreadMinorFaults() - before, pagesTouched = floats.Sum() * sizeof(float) / 4096;
-        Assert.True(faults < pagesTouched / 10, $"{faults} minor page faults in a round that touched {pagesTouched} pages");
-    }
-
-    /// <summary>This thread's minor page faults: field 10 of /proc/thread-self/stat (after the parenthesised name).</summary>
-    static long ThreadMinorFaults()
-    {
-        var stat = File.ReadAllText("/proc/thread-self/stat");
-        return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

@@ -59,7 +59,9 @@ internal static partial class TorchCpuBackend
     /// training side by side ran at 17 and 33 img/s, the slower one with 2.5x the page faults and a quarter of
     /// its time in the kernel. A fixed 32 MiB mmap threshold (which also stops the on-the-fly raising) and a 1 GiB
     /// trim threshold made the slow case 2.5x faster (README, "Requirements"). The cost: the
-    /// process keeps its peak heap. Linux with glibc only; a user's own GLIBC_TUNABLES or MALLOC_*_ settings win.
+    /// process keeps its peak heap. It acts fully on the main thread's arena (where `train` runs); other threads' arenas
+    /// still hand whole 64 MB sub-heaps back when they empty. Linux with glibc only; a user's own GLIBC_TUNABLES or
+    /// MALLOC_*_ settings win.
     /// </summary>
     internal static void KeepFreedMemory()
     {
