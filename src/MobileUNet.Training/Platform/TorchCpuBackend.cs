@@ -42,10 +42,10 @@ internal static partial class TorchCpuBackend
     const int MallocTrimThreshold = -1, MallocMmapThreshold = -3;
 
     /// <summary>Blocks up to this size come from the heap and are reused (glibc's largest allowed on 64-bit).</summary>
-    public const int MmapThresholdBytes = 32 << 20;
+    const int MmapThresholdBytes = 32 << 20;
 
     /// <summary>Free memory at the heap's top is kept up to this size instead of being returned to the system.</summary>
-    public const int TrimThresholdBytes = 1 << 30;
+    const int TrimThresholdBytes = 1 << 30;
 
     /// <summary>Whether <see cref="KeepFreedMemory"/> changed glibc's malloc settings in this process.</summary>
     public static bool KeepsFreedMemory { get; private set; }
@@ -69,7 +69,7 @@ internal static partial class TorchCpuBackend
         try
         {
             KeepsFreedMemory = MallOpt(MallocMmapThreshold, MmapThresholdBytes) == 1
-                             & MallOpt(MallocTrimThreshold, TrimThresholdBytes) == 1;
+                             & MallOpt(MallocTrimThreshold, TrimThresholdBytes) == 1; // both applied, whatever the first returns
         }
         catch (EntryPointNotFoundException) { } // a C library without mallopt (not glibc): nothing to tune
     }
